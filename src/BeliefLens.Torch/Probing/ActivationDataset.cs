@@ -191,7 +191,7 @@ public static class ProbeSplits
         return splits;
     }
 
-    /// <summary>Fisher–Yates with the project's seeded generator; ids sorted first so the result depends only on the set of ids and the seed.</summary>
+    /// <summary>A seeded Fisher–Yates permutation of 0..count−1 with the project's generator.</summary>
     internal static int[] Permutation(int count, ulong seed)
     {
         var order = Enumerable.Range(0, count).ToArray();
@@ -205,6 +205,7 @@ public static class ProbeSplits
         return order;
     }
 
+    /// <summary>Distinct sequence ids of the sample, sorted, then permuted: the order depends only on the set of ids and the seed.</summary>
     private static int[] ShuffledSequences(ActivationDataset dataset, ProbeSample sample, ulong seed)
     {
         var ids = sample.Rows.Select(r => dataset.SequenceIds[r]).Distinct().Order().ToArray();
