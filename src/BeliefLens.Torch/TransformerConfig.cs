@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BeliefLens.Core;
+
+namespace BeliefLens.Torch;
+
+/// <summary>
+/// Architecture of a <see cref="HookedTransformer"/>, named like TransformerLens's HookedTransformerConfig.
+/// Validated at construction; JSON uses the same snake_case names as TransformerLens / train_config.json.
+/// </summary>
+public sealed record TransformerConfig
+{
+    public static readonly IReadOnlyList<string> ActivationFunctions = ["relu", "gelu"];
+
+    public TransformerConfig(
+        int nLayers, int dModel, int nHeads, int dHead, int dMlp, int nCtx, int dVocab,
+        string actFn = "relu", bool layerNorm = true, bool attnOnly = false)
+    {
+        Require(nLayers >= 1 && nLayers <= 1024, "n_layers", nLayers, "give a whole number from 1 to 1024");
+        Require(dModel >= 1 && dModel <= 65536, "d_model", dModel, "give a positive width");
+        Require(nHeads >= 1 && nHeads <= dModel * 16, "n_heads", nHeads, "give at least one head");
+        Require(dHead >= 1 && dHead <= 65536, "d_head", dHead, "give a positive head width (e.g. d_model / n_heads)");
+        Require(attnOnly || (dMlp >= 1 && dMlp <= 1 << 20), "d_mlp", dMlp, "give a positive MLP width (e.g. 4 × d_model)");
+        Require(nCtx >= 1 && nCtx <= 65536, "n_ctx", nCtx, "give a positive context length");
+        Require(dVocab >= 1 && dVocab <= 1 << 20, "d_vocab", dVocab, "give the process's vocabulary size");
+        if (!ActivationFunctions.Contains(actFn))
+        {
+            throw new BeliefLensInputException($"act_fn: '{actFn}' is not supported; use one of {string.Join(", ", ActivationFunctions)}.");
+        }
+
+        (NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm, AttnOnly) =
+            (nLayers, dModel, nHeads, dHead, attnOnly ? 0 : dMlp, nCtx, dVocab, actFn, layerNorm, attnOnly);
+    }
+
+    public int NLayers { get; }
+    public int DModel { get; }
+    public int NHeads { get; }
+    public int DHead { get; }
+
+    /// <summary>0 when <see cref="AttnOnly"/>.</summary>
+    public int DMlp { get; }
+
+    public int NCtx { get; }
+    public int DVocab { get; }
+    public string ActFn { get; }
+
+    /// <summary>Pre-LayerNorm ("LN") when true; no normalization at all when false.</summary>
+    public bool LayerNorm { get; }
+
+    public bool AttnOnly { get; }
+
+    /// <summary>The paper's Mess3 model: 4 layers, d_model 64, 1 head of d_head 8, d_mlp 256, n_ctx 10, ReLU, LN.</summary>
+    public static TransformerConfig PaperMess3(int dVocab = 3) => new(4, 64, 1, 8, 256, 10, dVocab);
+
+    private static readonly string[] KnownFields =
+        ["n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "act_fn", "normalization_type", "attn_only"];
+
+    public JsonObject ToJson() => new()
+    {
+        ["n_layers"] = NLayers,
+        ["d_model"] = DModel,
+        ["n_heads"] = NHeads,
+        ["d_head"] = DHead,
+        ["d_mlp"] = DMlp,
+        ["n_ctx"] = NCtx,
+        ["d_vocab"] = DVocab,
+        ["act_fn"] = ActFn,
+        ["normalization_type"] = LayerNorm ? "LN" : null,
+        ["attn_only"] = AttnOnly,
+    };
+
+    /// <summary>
+    /// Parses a model config. Unknown fields are rejected by name unless <paramref name="ignoreUnknown"/>
+    /// (for TransformerLens train_config.json files, which also hold training fields). Missing fields take
+    /// <paramref name="defaults"/>' values; d_head defaults to d_model / n_heads, d_mlp to 4 × d_model.
+    /// </summary>
+    public static TransformerConfig FromJson(string json, TransformerConfig? defaults = null, bool ignoreUnknown = false, string source = "model config")
+    {
+        JsonObject obj;
+        try
+        {
+            obj = JsonNode.Parse(json) as JsonObject ?? throw new BeliefLensInputException($"{source}: must be a JSON object of model fields.");
+        }
+        catch (JsonException ex)
+        {
+            throw new BeliefLensInputException($"{source}: not valid JSON ({ex.Message.Split('\n')[0]}); fix the file.");
+        }
+
+        if (!ignoreUnknown)
+        {
+            foreach (var (key, _) in obj)
+            {
+                if (!KnownFields.Contains(key))
+                {
+                    throw new BeliefLensInputException($"{source}: unknown field '{key}'; valid fields are {string.Join(", ", KnownFields)}.");
+                }
+            }
+        }
+
+        int? Int(string name)
+        {
+            var node = obj[name];
+            if (node is null)
+            {
+                return null;
+            }
+
+            if (node is JsonValue v && v.TryGetValue(out long l) && l is >= int.MinValue and <= int.MaxValue)
+            {
+                return (int)l;
+            }
+
+            if (node is JsonValue d && d.TryGetValue(out double x) && x == Math.Floor(x) && Math.Abs(x) < int.MaxValue)
+            {
+                return (int)x;
+            }
+
+            throw new BeliefLensInputException($"{source}: field '{name}' must be a whole number, not {node.ToJsonString()}.");
+        }
+
+        int nLayers = Int("n_layers") ?? defaults?.NLayers ?? throw Missing(source, "n_layers");
+        int dModel = Int("d_model") ?? defaults?.DModel ?? throw Missing(source, "d_model");
+        int nHeads = Int("n_heads") ?? defaults?.NHeads ?? throw Missing(source, "n_heads");
+        int? dHeadGiven = Int("d_head");
+        int dHead;
+        if (dHeadGiven is int dh)
+        {
+            dHead = dh;
+        }
+        else if (obj.ContainsKey("d_model") || obj.ContainsKey("n_heads") || defaults is null)
+        {
+            if (nHeads <= 0 || dModel % nHeads != 0)
+            {
+                throw new BeliefLensInputException(
+                    $"{source}: d_model {dModel} is not divisible by n_heads {nHeads}; give d_head explicitly or change n_heads.");
+            }
+
+            dHead = dModel / nHeads;
+        }
+        else
+        {
+            dHead = defaults.DHead;
+        }
+
+        int dMlp = Int("d_mlp") ?? (obj.ContainsKey("d_model") || defaults is null || defaults.DMlp == 0 ? 4 * dModel : defaults.DMlp);
+        int nCtx = Int("n_ctx") ?? defaults?.NCtx ?? throw Missing(source, "n_ctx");
+        int dVocab = Int("d_vocab") ?? defaults?.DVocab ?? throw Missing(source, "d_vocab");
+        string actFn = obj["act_fn"] is JsonNode a
+            ? (a is JsonValue av && av.TryGetValue(out string? s) ? s! : throw new BeliefLensInputException($"{source}: field 'act_fn' must be a string such as \"relu\"."))
+            : defaults?.ActFn ?? "relu";
+        bool layerNorm = defaults?.LayerNorm ?? true;
+        if (obj.TryGetPropertyValue("normalization_type", out var norm))
+        {
+            layerNorm = norm switch
+            {
+                null => false,
+                JsonValue nv when nv.TryGetValue(out string? ns) && ns == "LN" => true,
+                JsonValue nv when nv.TryGetValue(out string? ns) && (ns is "none" or "None") => false,
+                _ => throw new BeliefLensInputException($"{source}: field 'normalization_type' must be \"LN\" or null (no normalization), not {norm.ToJsonString()}."),
+            };
+        }
+
+        bool attnOnly = defaults?.AttnOnly ?? false;
+        if (obj["attn_only"] is JsonNode ao)
+        {
+            attnOnly = ao is JsonValue aov && aov.TryGetValue(out bool b) ? b : throw new BeliefLensInputException($"{source}: field 'attn_only' must be true or false.");
+        }
+
+        return new TransformerConfig(nLayers, dModel, nHeads, dHead, dMlp, nCtx, dVocab, actFn, layerNorm, attnOnly);
+    }
+
+    /// <summary>Reads the model fields of a TransformerLens-style train_config.json, ignoring training fields.</summary>
+    public static TransformerConfig FromTrainConfigFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BeliefLensInputException($"config: '{path}' does not exist; give the path of a train_config.json.");
+        }
+
+        return FromJson(File.ReadAllText(path), ignoreUnknown: true, source: path);
+    }
+
+    public static TransformerConfig FromFile(string path, TransformerConfig? defaults = null)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BeliefLensInputException($"--config: '{path}' does not exist; give the path of a model JSON file.");
+        }
+
+        return FromJson(File.ReadAllText(path), defaults, source: $"--config {path}");
+    }
+
+    private static BeliefLensInputException Missing(string source, string name) =>
+        new($"{source}: field '{name}' is missing; add it.");
+
+    private static void Require(bool ok, string field, int value, string fix)
+    {
+        if (!ok)
+        {
+            throw new BeliefLensInputException($"{field}: {value.ToString(CultureInfo.InvariantCulture)} is invalid; {fix}.");
+        }
+    }
+}
