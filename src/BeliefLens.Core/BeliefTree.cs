@@ -84,6 +84,16 @@ public sealed class BeliefTree
         // Σ V^d is exact when every branch has nonzero probability (e.g. Mess3), so allocate it once.
         double bound = UpperBound(v, depth);
         bool exactFit = bound <= limit;
+        if (!exactFit && v > 1 && process.Transitions.All(value => value != 0))
+        {
+            // Every entry nonzero does not guarantee every P(x|b) > 0 for a GHMM, but it does for an HMM.
+            if (process.Kind == ProcessKind.Hmm)
+            {
+                throw new BeliefLensInputException(
+                    $"depth: {depth} needs {bound:0.##e+0} prefixes, over the {limit:N0} that fit in memory; use a smaller depth.");
+            }
+        }
+
         int capacity = (int)(exactFit ? bound : Math.Min(limit, 1 << 16));
         var parent = new int[capacity];
         var token = new int[capacity];
@@ -103,6 +113,10 @@ public sealed class BeliefTree
             int start = depthStart[d];
             int end = count;
             depthStart[d + 1] = end;
+            if (!exactFit && d >= 6)
+            {
+                FailEarlyIfTooMany(depthStart, d, depth, limit);
+            }
             for (int node = start; node < end; node++)
             {
                 int beliefOffset = node * s;
@@ -175,6 +189,34 @@ public sealed class BeliefTree
         }
 
         return new BeliefTree(process, depth, parent, token, logProbability, beliefs, depthStart);
+    }
+
+    // Every live prefix has at least one live child, and branching tends to persist, so extrapolate with the smallest
+    // growth ratio of the last six levels (never below 1) and refuse before allocating memory that will be exceeded anyway.
+    private static void FailEarlyIfTooMany(int[] depthStart, int d, int depth, long limit)
+    {
+        double ratio = double.MaxValue;
+        for (int k = d - 5; k <= d; k++)
+        {
+            double previous = depthStart[k] - depthStart[k - 1];
+            double current = depthStart[k + 1] - depthStart[k];
+            ratio = Math.Min(ratio, current / previous);
+        }
+
+        ratio = Math.Max(ratio, 1);
+        double level = depthStart[d + 1] - depthStart[d];
+        double predicted = depthStart[d + 1];
+        for (int k = d; k <= depth && predicted <= limit; k++)
+        {
+            predicted += level;
+            level *= ratio;
+        }
+
+        if (predicted > limit)
+        {
+            throw new BeliefLensInputException(
+                $"depth: {depth} needs about {predicted:0.##e+0} prefixes or more (×{ratio:0.###} per token), over the {limit:N0} that fit in memory; use a smaller depth.");
+        }
     }
 
     /// <summary>The most prefixes <see cref="Enumerate"/> will hold for <paramref name="stateCount"/> states.</summary>

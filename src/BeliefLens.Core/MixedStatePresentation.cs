@@ -424,7 +424,8 @@ public sealed class MixedStatePresentation
                     continue;
                 }
 
-                if (Kinds[state] == MspStateKind.Recurrent)
+                // Recurrent states keep their mass (only class totals matter); unexpanded states hold theirs as unknown.
+                if (Kinds[state] == MspStateKind.Recurrent || !Expanded[state])
                 {
                     following[state] += m;
                     continue;
@@ -441,6 +442,7 @@ public sealed class MixedStatePresentation
             }
 
             (mass, following) = (following, mass);
+            double previous = outside;
             outside = 0;
             for (int state = 0; state < n; state++)
             {
@@ -448,6 +450,11 @@ public sealed class MixedStatePresentation
                 {
                     outside += mass[state];
                 }
+            }
+
+            if (step > 0 && Math.Abs(previous - outside) < 1e-18)
+            {
+                break; // the rest is stuck in unexpanded states
             }
         }
 
