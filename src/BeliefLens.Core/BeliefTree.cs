@@ -206,13 +206,15 @@ public sealed class BeliefTree
         ratio = Math.Max(ratio, 1);
         double level = depthStart[d + 1] - depthStart[d];
         double predicted = depthStart[d + 1];
-        for (int k = d; k <= depth && predicted <= limit; k++)
+        // Early levels can branch faster than later ones, so only refuse when the estimate overshoots by far.
+        const double margin = 16;
+        for (int k = d; k <= depth && predicted <= margin * limit; k++)
         {
             predicted += level;
             level *= ratio;
         }
 
-        if (predicted > limit)
+        if (predicted > margin * limit)
         {
             throw new BeliefLensInputException(
                 $"depth: {depth} needs about {predicted:0.##e+0} prefixes or more (×{ratio:0.###} per token), over the {limit:N0} that fit in memory; use a smaller depth.");
