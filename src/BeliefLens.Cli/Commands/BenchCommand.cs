@@ -1,94 +1,27 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json.Nodes;
 using BeliefLens.Core;
-using BeliefLens.Torch;
-using static TorchSharp.torch;
 
 namespace BeliefLens.Cli.Commands;
 
-/// <summary><c>belieflens bench train [--threads N] [--steps N] [--batch N]</c>: training throughput of the paper's Mess3 model.</summary>
+/// <summary><c>belieflens bench &lt;beliefs|train|probe&gt; ...</c>: speed benchmarks, one JSON line each. Speed goals live here, never in tests.</summary>
 public sealed class BenchCommand : ICommand
 {
+    private static readonly Dictionary<string, Func<CommandArguments, int>> Benchmarks = new(StringComparer.Ordinal)
+    {
+        ["beliefs"] = BenchBeliefs.Run,
+        ["train"] = BenchTrain.Run,
+    };
+
     public string Name => "bench";
 
-    public string Summary => "benchmarks: bench train [--threads N] [--steps N] [--batch N] prints {steps_per_s, tokens_per_s, threads}";
+    public string Summary => "benchmarks, one JSON line each: bench beliefs [--depth L] | bench train [--threads N] [--steps N]";
 
     public int Run(CommandArguments args)
     {
-        string subject = args.Positionals.Count > 0 ? args.Positionals[0] : throw new BeliefLensInputException("bench: say what to benchmark, e.g. 'belieflens bench train'.");
-        if (subject != "train")
-        {
-            throw new BeliefLensInputException($"bench: unknown benchmark '{subject}'; valid: train.");
-        }
-
-        int? threads = args.Int("threads", 1, 1024);
-        int steps = args.Int("steps", 1, 10_000_000) ?? 1000;
-        int batch = args.Int("batch", 1, 1 << 20) ?? 64;
-        args.RejectUnknown(1);
-
-        int[] candidates = threads is int t ? [t] : Enumerable.Range(1, Math.Max(1, Environment.ProcessorCount)).ToArray();
-        (int Threads, double StepsPerSecond) best = (0, 0);
-        foreach (int n in candidates)
-        {
-            // With several candidates, a short trial picks the thread count; the full measurement uses the winner.
-            double rate = Measure(n, candidates.Length == 1 ? steps : Math.Max(50, steps / 5), batch);
-            if (rate > best.StepsPerSecond)
-            {
-                best = (n, rate);
-            }
-        }
-
-        if (candidates.Length > 1)
-        {
-            best = (best.Threads, Measure(best.Threads, steps, batch));
-        }
-
-        var json = new JsonObject
-        {
-            ["steps_per_s"] = Math.Round(best.StepsPerSecond, 2),
-            ["tokens_per_s"] = Math.Round(best.StepsPerSecond * batch * 10, 1),
-            ["threads"] = best.Threads,
-            ["batch"] = batch,
-            ["steps"] = steps,
-        };
-        Console.WriteLine(json.ToJsonString());
-        return 0;
-    }
-
-    private static double Measure(int threads, int steps, int batch)
-    {
-        set_num_threads(threads);
-        var process = BuiltinProcesses.Mess3();
-        var config = TransformerConfig.PaperMess3();
-        var options = new TrainingOptions(steps: steps, batchSize: batch, learningRate: 1e-3, warmupSteps: 0, lrSchedule: "constant", gradClip: 0);
-        using var model = new HookedTransformer(config, CPU, seed: 0);
-        using var optimizer = new FlatOptimizer(model, options);
-        var source = new SequenceSource(process, "sampled", batch, config.NCtx + 1, new Rng(0));
-        using var lossSum = zeros([], dtype: float32);
-        void Step()
-        {
-            using var scope = NewDisposeScope();
-            var tokens = source.Next(CPU);
-            model.ZeroGrad();
-            var loss = model.NextTokenLoss(tokens);
-            loss.backward();
-            optimizer.Step(1e-3);
-            lossSum.add_(loss.detach());
-        }
-
-        for (int k = 0; k < 50; k++)
-        {
-            Step();
-        }
-
-        var clock = Stopwatch.StartNew();
-        for (int k = 0; k < steps; k++)
-        {
-            Step();
-        }
-
-        _ = lossSum.item<float>(); // one sync at the end
-        return steps / clock.Elapsed.TotalSeconds;
+        string subject = args.Positionals.Count > 0
+            ? args.Positionals[0]
+            : throw new BeliefLensInputException($"bench: say what to benchmark; valid: {string.Join(", ", Benchmarks.Keys)}.");
+        return Benchmarks.TryGetValue(subject, out var run)
+            ? run(args)
+            : throw new BeliefLensInputException($"bench: unknown benchmark '{subject}'; valid: {string.Join(", ", Benchmarks.Keys)}.");
     }
 }
