@@ -230,7 +230,7 @@ public sealed class BeliefLayout
         plot.Add.Plottable(new PointCloud(xs, ys, argb, radius, order));
         if (IsSimplex)
         {
-            plot.Axes.SetLimits(-0.08, 1.08, -0.1, SimplexProjection.Height + 0.08);
+            plot.Axes.SetLimits(-0.08, 1.08, -0.12, SimplexProjection.Height + 0.1);
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
             plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
         }
@@ -252,7 +252,8 @@ public sealed class BeliefLayout
     {
         var v = SimplexProjection.Vertices;
         string[] names = ["state 0", "state 1", "state 2"];
-        Alignment[] align = [Alignment.UpperRight, Alignment.UpperLeft, Alignment.LowerCenter];
+        // Labels sit below the base vertices and above the apex, so narrow panels never clip them.
+        Alignment[] align = [Alignment.UpperCenter, Alignment.UpperCenter, Alignment.LowerCenter];
         var colours = new[] { Colors.Red, Colors.Green, Colors.Blue };
         for (int k = 0; k < 3; k++)
         {
@@ -266,7 +267,7 @@ public sealed class BeliefLayout
             label.LabelFontColor = colours[k].Darken(0.2);
             label.LabelBold = true;
             label.LabelAlignment = align[k];
-            label.OffsetY = k == 2 ? -4 : 4;
+            label.OffsetY = k == 2 ? -4 : 6;
         }
     }
 }

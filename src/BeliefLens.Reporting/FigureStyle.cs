@@ -78,6 +78,12 @@ public static class FigureStyle
         };
     }
 
+    /// <summary>MSE with enough significant digits at any scale: 0.01234 or 3.86e-04.</summary>
+    public static string FormatMse(double mse) =>
+        mse >= 1e-3 || mse == 0
+            ? mse.ToString("0.00000", System.Globalization.CultureInfo.InvariantCulture)
+            : mse.ToString("0.00e-00", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Human form of a token count: 1.2k, 3.4M, 5.6B.</summary>
     public static string FormatCount(double count) => count switch
     {

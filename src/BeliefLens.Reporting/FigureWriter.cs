@@ -61,7 +61,11 @@ public static class FigureWriter
             int col = k % columns;
             int row = k / columns;
             var rect = new PixelRect(col * panelWidth, (col + 1) * panelWidth, (row + 1) * panelHeight, row * panelHeight);
+            // Each plot clears its background; the clip keeps that to its own panel.
+            canvas.Save();
+            canvas.ClipRect(new SKRect(rect.Left, rect.Top, rect.Right, rect.Bottom));
             panels[k].Render(canvas, rect);
+            canvas.Restore();
         }
 
         canvas.Flush();

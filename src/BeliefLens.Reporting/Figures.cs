@@ -88,7 +88,7 @@ public static class Figures
         {
             var c = checkpoints[k];
             var panel = CheckpointPanel(layout, truth, c);
-            string caption = $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen, probe MSE {c.ProbeMse.ToString("0.00000", Inv)}";
+            string caption = $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen, probe MSE {FigureStyle.FormatMse(c.ProbeMse)}";
             frames.Add(FigureWriter.Write([panel], 1, directory, $"{name}-{k.ToString("000", Inv)}", caption, 560, 560));
         }
 
@@ -104,7 +104,7 @@ public static class Figures
 
         var plot = FigureStyle.NewGeometryPlot(
             $"{FigureStyle.FormatCount(c.TokensSeen)} tokens",
-            $"MSE {c.ProbeMse.ToString("0.00000", Inv)}",
+            $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen · MSE {FigureStyle.FormatMse(c.ProbeMse)}",
             "");
         layout.Draw(plot, c.PredictedBeliefs, truth.Beliefs, truth.Weights, BeliefLayout.DefaultRadius(truth.Count) * 0.8f);
         if (layout.IsSimplex)
@@ -219,21 +219,29 @@ public static class Figures
         }
 
         plot.Axes.Bottom.TickGenerator = ticks;
-        plot.Axes.Bottom.TickLabelStyle.Rotation = sites.Count > 5 ? 30 : 0;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = sites.Count > 5 ? Alignment.MiddleLeft : Alignment.UpperCenter;
-        FigureStyle.UseLog10Ticks(plot.Axes.Left);
+                FigureStyle.UseLog10Ticks(plot.Axes.Left);
         plot.Axes.SetLimits(-0.6, sites.Count - 0.4, minLog, maxLog + 0.6);
         plot.ShowLegend(Alignment.UpperLeft, Orientation.Horizontal);
         StyleLegend(plot);
 
         var best = sites.OrderBy(s => s.HeldOutMse).First();
         string caption = $"Mean squared error of a linear probe from each residual-stream site to the belief state (log scale). Held-out is on sequences the probe never saw; shuffled targets and an untrained model are controls that should stay high. Lowest held-out error: {best.Site} ({best.HeldOutMse.ToString("0.000000", Inv)}).";
-        int width = Math.Max(900, 110 * sites.Count + 200);
+        int width = Math.Max(900, (120 * sites.Count) + 200);
         return FigureWriter.Write([plot], 1, directory, name, caption, width, 560);
     }
 
-    private static string ShortSite(string site) =>
-        site.Replace("blocks.", "L", StringComparison.Ordinal).Replace(".hook_", " ", StringComparison.Ordinal).Replace("ln_final.hook_normalized", "ln_final", StringComparison.Ordinal);
+    /// <summary>"blocks.3.hook_resid_post" → "L3 post"; other names pass through.</summary>
+    public static string ShortSite(string site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        var m = System.Text.RegularExpressions.Regex.Match(site, @"^blocks\.(\d+)\.hook_resid_(pre|mid|post)$");
+        if (m.Success)
+        {
+            return $"L{m.Groups[1].Value} {m.Groups[2].Value}";
+        }
+
+        return site == "ln_final.hook_normalized" ? "ln_final" : site;
+    }
 
     /// <summary>Figure 6: 2-D histograms of pairwise distances, predicted vs true beliefs and predicted vs next-token distributions, with R².</summary>
     public static FigureFile Distances(DistanceData data, string directory, string name = "distances", int bins = 80)
@@ -359,6 +367,7 @@ public static class Figures
             parts.Add($"{thresholds[t]:0%} by {k + 1}");
         }
 
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Axes.SetLimits(0.3, cumulative.Length + 0.7, 0, 1.05);
         plot.ShowLegend(Alignment.LowerRight);
         StyleLegend(plot);
@@ -377,7 +386,7 @@ public static class Figures
     private static void ExpandToFit(Plot plot, BeliefLayout layout, double[] predicted)
     {
         var (xs, ys) = layout.Project(predicted);
-        double left = -0.08, right = 1.08, bottom = -0.1, top = SimplexProjection.Height + 0.08;
+        double left = -0.08, right = 1.08, bottom = -0.12, top = SimplexProjection.Height + 0.1;
         foreach (double x in xs.Where(double.IsFinite))
         {
             left = Math.Min(left, x - 0.03);

@@ -6,7 +6,7 @@ namespace BeliefLens.Reporting.Tests;
 /// A fake run built from exact Mess3 beliefs: "predictions" are the truth plus seeded Gaussian noise that shrinks
 /// over checkpoints. Enough to exercise every figure and the report without a trained model.
 /// </summary>
-internal sealed class SyntheticRun
+public sealed class SyntheticRun
 {
     public SyntheticRun(int depth = 7)
     {
