@@ -275,7 +275,7 @@ public static class Figures
         double r2Next = Statistics.RSquared(dNext, dPred);
         var left = Histogram2D(dBelief, dPred, bins, $"vs belief distance (R² = {r2Belief.ToString("0.000", Inv)})", "distance between true beliefs");
         var right = Histogram2D(dNext, dPred, bins, $"vs next-token distance (R² = {r2Next.ToString("0.000", Inv)})", "distance between next-token distributions");
-        string caption = $"Euclidean distances between {data.PairCount:N0} random pairs of prefixes: between the probe's predicted beliefs (y) against between their true beliefs (left, R² {r2Belief.ToString("0.000", Inv)}) and between their next-token distributions (right, R² {r2Next.ToString("0.000", Inv)}). Colour is log count. The residual stream tracks the belief geometry, which holds more than the next-token distribution.";
+        string caption = $"Euclidean distances between {data.PairCount:N0} random pairs of prefixes: between the probe's predicted beliefs (y) against between their true beliefs (left, R² {r2Belief.ToString("0.000", Inv)}) and between their next-token distributions (right, R² {r2Next.ToString("0.000", Inv)}). Colour is log count. {(r2Belief > r2Next ? "Predicted distances follow the belief geometry more closely than the next-token distributions." : "Here the next-token distances explain the predicted distances at least as well as the belief distances.")}";
         return FigureWriter.Write([left, right], 2, directory, name, caption, 680, 600);
     }
 
