@@ -182,3 +182,23 @@ public sealed class CoreCommandTests : IDisposable
         Assert.True(document.RootElement.GetProperty("median_ms").GetDouble() >= 0);
     }
 }
+
+[Collection("Console")]
+public sealed class ProcessExportTests
+{
+    [Fact]
+    public void ExportWritesASpecThatLoadsBackToTheSameProcess()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"belieflens-export-{Guid.NewGuid():N}.json");
+        try
+        {
+            Assert.Equal(0, Program.Main(["processes", "--export", "mess3", "--param", "x=0.15", "--out", path]));
+            var loaded = Core.ProcessResolver.Resolve(path);
+            Assert.Equal(Core.BuiltinProcesses.Mess3(0.15).Transitions, loaded.Transitions);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
