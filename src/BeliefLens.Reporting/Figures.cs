@@ -95,6 +95,43 @@ public static class Figures
         return frames;
     }
 
+    /// <summary>Animated GIF of the predicted geometry across every checkpoint: <c>{directory}/{name}.gif</c>.</summary>
+    public static AnimationFile EmergenceAnimation(
+        BeliefPoints truth, IReadOnlyList<CheckpointGeometry> checkpoints, string directory, string name = "emergence", int size = 560, int delayCentiseconds = 60)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (checkpoints.Count == 0)
+        {
+            throw new ArgumentException("checkpoints: need at least one.", nameof(checkpoints));
+        }
+
+        var layout = BeliefLayout.Fit(truth);
+        var bitmaps = new List<SkiaSharp.SKBitmap>();
+        try
+        {
+            foreach (var c in checkpoints)
+            {
+                bitmaps.Add(FigureWriter.RenderBitmap([CheckpointPanel(layout, truth, c)], 1, size, size));
+            }
+
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, name + ".gif");
+            GifEncoder.Write(bitmaps, path, delayCentiseconds);
+            var first = checkpoints[0];
+            var last = checkpoints[^1];
+            string caption = $"Animation over all {checkpoints.Count} checkpoints, from {FigureStyle.FormatCount(first.TokensSeen)} to {FigureStyle.FormatCount(last.TokensSeen)} tokens: the probe's predicted beliefs, coloured by the true belief (probe MSE {FigureStyle.FormatMse(first.ProbeMse)} → {FigureStyle.FormatMse(last.ProbeMse)}).";
+            return new AnimationFile(name, path, caption, size, size, checkpoints.Count);
+        }
+        finally
+        {
+            foreach (var b in bitmaps)
+            {
+                b.Dispose();
+            }
+        }
+    }
+
     private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c)
     {
         if (c.PredictedBeliefs.Length != truth.Beliefs.Length)

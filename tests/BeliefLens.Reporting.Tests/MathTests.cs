@@ -118,3 +118,55 @@ public class StatisticsTests
         Assert.Equal(0.25, Statistics.RSquared([1, 2, 3], [1, 3, 2]), 14);
     }
 }
+
+public class GifEncoderTests
+{
+    [Fact]
+    public void Frames_round_trip_through_a_gif_decoder_pixel_for_pixel()
+    {
+        // Palette colours only, so quantisation is exact; noise-like content exercises LZW table resets and code widths.
+        var random = new Random(11);
+        var palette = GifEncoder.Palette;
+        var frames = new List<SkiaSharp.SKBitmap>();
+        var expected = new List<int[]>();
+        for (int f = 0; f < 3; f++)
+        {
+            var bitmap = new SkiaSharp.SKBitmap(97, 61);
+            var indices = new int[97 * 61];
+            for (int k = 0; k < indices.Length; k++)
+            {
+                // Frame 0 is noise (many table resets), frame 1 a flat colour, frame 2 stripes.
+                indices[k] = f switch { 0 => random.Next(216), 1 => 37, _ => (k / 7) % 216 };
+                var c = palette[indices[k]];
+                bitmap.SetPixel(k % 97, k / 97, new SkiaSharp.SKColor(c.R, c.G, c.B));
+            }
+
+            frames.Add(bitmap);
+            expected.Add(indices);
+        }
+
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "a.gif");
+        GifEncoder.Write(frames, path, 10);
+        using var codec = SkiaSharp.SKCodec.Create(path);
+        Assert.NotNull(codec);
+        Assert.Equal(3, codec.FrameCount);
+        for (int f = 0; f < 3; f++)
+        {
+            using var decoded = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(97, 61, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul));
+            var result = codec.GetPixels(decoded.Info, decoded.GetPixels(), new SkiaSharp.SKCodecOptions(f));
+            Assert.Equal(SkiaSharp.SKCodecResult.Success, result);
+            for (int k = 0; k < expected[f].Length; k++)
+            {
+                var c = palette[expected[f][k]];
+                var p = decoded.GetPixel(k % 97, k / 97);
+                Assert.True(p.Red == c.R && p.Green == c.G && p.Blue == c.B, $"frame {f} pixel {k}: {p} vs {c}");
+            }
+        }
+
+        foreach (var b in frames)
+        {
+            b.Dispose();
+        }
+    }
+}
