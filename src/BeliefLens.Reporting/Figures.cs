@@ -38,16 +38,10 @@ public static class Figures
         layout.Draw(left, truth.Beliefs, truth.Beliefs, truth.Weights);
         var right = FigureStyle.NewGeometryPlot($"Predicted from residual stream ({siteLabel})", layout.XLabel, layout.YLabel);
         layout.Draw(right, predicted, truth.Beliefs, truth.Weights);
-        if (!layout.IsSimplex)
-        {
-            // Same axes on both panels so shapes can be compared; predictions may spill outside the truth's range.
-            right.Axes.SetLimits(left.Axes.GetDataLimits().ExpandedToInclude(right.Axes.GetDataLimits()));
-            left.Axes.SetLimits(right.Axes.GetLimits());
-        }
-        else
-        {
-            ExpandToFit(right, layout, predicted);
-        }
+        // Same axes on both panels so shapes compare; the predictions may spill outside the truth's range.
+        var limits = SharedLimits(layout, truth.Beliefs, [predicted]);
+        left.Axes.SetLimits(limits);
+        right.Axes.SetLimits(limits);
 
         string metrics = heldOutMse is null ? "" : $" Held-out MSE {heldOutMse.Value.ToString("0.000000", Inv)}" + (heldOutR2 is null ? "." : $", R² {heldOutR2.Value.ToString("0.0000", Inv)}.");
         string caption = $"Left: the exact belief of every prefix. Right: a linear probe's prediction of that belief from the residual stream at {siteLabel}, each point coloured by its TRUE belief (same colours left and right means the probe recovered the geometry). Predicted points are not clipped to the simplex.{metrics}";
@@ -66,10 +60,11 @@ public static class Figures
         }
 
         var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
         var panels = new List<Plot>();
         foreach (var c in checkpoints)
         {
-            panels.Add(CheckpointPanel(layout, truth, c));
+            panels.Add(CheckpointPanel(layout, truth, c, limits));
         }
 
         string caption = $"The probe's predicted belief geometry at {checkpoints.Count} checkpoints across training, coloured by the true belief. Under each panel: training tokens seen and held-out probe MSE. The fractal sharpens as training proceeds.";
@@ -83,11 +78,12 @@ public static class Figures
         ArgumentNullException.ThrowIfNull(truth);
         ArgumentNullException.ThrowIfNull(checkpoints);
         var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
         var frames = new List<FigureFile>();
         for (int k = 0; k < checkpoints.Count; k++)
         {
             var c = checkpoints[k];
-            var panel = CheckpointPanel(layout, truth, c);
+            var panel = CheckpointPanel(layout, truth, c, limits);
             string caption = $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen, probe MSE {FigureStyle.FormatMse(c.ProbeMse)}";
             frames.Add(FigureWriter.Write([panel], 1, directory, $"{name}-{k.ToString("000", Inv)}", caption, 560, 560));
         }
@@ -107,12 +103,13 @@ public static class Figures
         }
 
         var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
         var bitmaps = new List<SkiaSharp.SKBitmap>();
         try
         {
             foreach (var c in checkpoints)
             {
-                bitmaps.Add(FigureWriter.RenderBitmap([CheckpointPanel(layout, truth, c)], 1, size, size));
+                bitmaps.Add(FigureWriter.RenderBitmap([CheckpointPanel(layout, truth, c, limits)], 1, size, size));
             }
 
             Directory.CreateDirectory(directory);
@@ -132,7 +129,7 @@ public static class Figures
         }
     }
 
-    private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c)
+    private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c, AxisLimits limits)
     {
         if (c.PredictedBeliefs.Length != truth.Beliefs.Length)
         {
@@ -144,11 +141,7 @@ public static class Figures
             $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen · MSE {FigureStyle.FormatMse(c.ProbeMse)}",
             "");
         layout.Draw(plot, c.PredictedBeliefs, truth.Beliefs, truth.Weights, BeliefLayout.DefaultRadius(truth.Count) * 0.8f);
-        if (layout.IsSimplex)
-        {
-            ExpandToFit(plot, layout, c.PredictedBeliefs);
-        }
-
+        plot.Axes.SetLimits(limits);
         return plot;
     }
 
@@ -419,24 +412,47 @@ public static class Figures
         plot.Legend.OutlineColor = FigureStyle.Grid;
     }
 
-    /// <summary>Widens simplex limits so that predicted points outside the triangle stay visible.</summary>
-    private static void ExpandToFit(Plot plot, BeliefLayout layout, double[] predicted)
+    /// <summary>
+    /// One set of axis limits for the truth and every prediction: the truth's box (the triangle for 3 states),
+    /// widened to show predictions outside it, but by at most 30% of the box on each side so a few wild
+    /// early-training points cannot shrink the picture to nothing. Points beyond are off-panel, not moved.
+    /// </summary>
+    public static AxisLimits SharedLimits(BeliefLayout layout, double[] truth, IEnumerable<double[]> predictions)
     {
-        var (xs, ys) = layout.Project(predicted);
-        double left = -0.08, right = 1.08, bottom = -0.12, top = SimplexProjection.Height + 0.1;
-        foreach (double x in xs.Where(double.IsFinite))
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(predictions);
+        double left, right, bottom, top;
+        if (layout.IsSimplex)
         {
-            left = Math.Min(left, x - 0.03);
-            right = Math.Max(right, x + 0.03);
+            (left, right, bottom, top) = (-0.08, 1.08, -0.12, SimplexProjection.Height + 0.1);
+        }
+        else
+        {
+            var (tx, ty) = layout.Project(truth);
+            (left, right, bottom, top) = (tx.Min(), tx.Max(), ty.Min(), ty.Max());
+            double padX = Math.Max((right - left) * 0.06, 1e-6), padY = Math.Max((top - bottom) * 0.06, 1e-6);
+            (left, right, bottom, top) = (left - padX, right + padX, bottom - padY, top + padY);
         }
 
-        foreach (double y in ys.Where(double.IsFinite))
+        double maxGrowX = (right - left) * 0.3, maxGrowY = (top - bottom) * 0.3;
+        double minX = left - maxGrowX, maxX = right + maxGrowX, minY = bottom - maxGrowY, maxY = top + maxGrowY;
+        foreach (var predicted in predictions)
         {
-            bottom = Math.Min(bottom, y - 0.03);
-            top = Math.Max(top, y + 0.03);
+            var (xs, ys) = layout.Project(predicted);
+            foreach (double x in xs.Where(double.IsFinite))
+            {
+                left = Math.Max(Math.Min(left, x - 0.02), minX);
+                right = Math.Min(Math.Max(right, x + 0.02), maxX);
+            }
+
+            foreach (double y in ys.Where(double.IsFinite))
+            {
+                bottom = Math.Max(Math.Min(bottom, y - 0.02), minY);
+                top = Math.Min(Math.Max(top, y + 0.02), maxY);
+            }
         }
 
-        plot.Axes.SetLimits(left, right, bottom, top);
+        return new AxisLimits(left, right, bottom, top);
     }
 
     private static double Distance(double[] data, int dim, int i, int j)
