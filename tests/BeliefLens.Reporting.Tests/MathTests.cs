@@ -170,3 +170,22 @@ public class GifEncoderTests
         }
     }
 }
+
+public class WeightedPcaTests
+{
+    [Fact]
+    public void A_weight_of_two_equals_duplicating_the_row()
+    {
+        var random = new Random(3);
+        var data = Enumerable.Range(0, 40 * 4).Select(_ => random.NextDouble()).ToArray();
+        var weights = Enumerable.Range(0, 40).Select(k => k == 7 ? 2.0 : 1.0).ToArray();
+        var duplicated = data.Concat(data.Skip(7 * 4).Take(4)).ToArray();
+        var weighted = Pca.Fit(data, 4, weights);
+        var plain = Pca.Fit(duplicated, 4);
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.Equal(plain.ExplainedVariance[k], weighted.ExplainedVariance[k], 12);
+            Assert.Equal(plain.Mean[k], weighted.Mean[k], 12);
+        }
+    }
+}
