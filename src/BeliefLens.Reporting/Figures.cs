@@ -71,6 +71,39 @@ public static class Figures
         return FigureWriter.Write(panels, columns, directory, name, caption, 420, 440);
     }
 
+    /// <summary>
+    /// Picks <paramref name="count"/> checkpoints nearest to log-spaced token counts between the first and the last
+    /// (always including both), in training order, without repeats.
+    /// </summary>
+    public static IReadOnlyList<CheckpointGeometry> SelectLogSpaced(IReadOnlyList<CheckpointGeometry> checkpoints, int count)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (count < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), "count: must be at least 1.");
+        }
+
+        var ordered = checkpoints.OrderBy(c => c.TokensSeen).ToList();
+        if (ordered.Count <= count)
+        {
+            return ordered;
+        }
+
+        double lo = Math.Log(Math.Max(ordered[0].TokensSeen, 1));
+        double hi = Math.Log(Math.Max(ordered[^1].TokensSeen, 1));
+        var chosen = new SortedSet<int>();
+        for (int k = 0; k < count; k++)
+        {
+            double target = count == 1 ? hi : lo + ((hi - lo) * k / (count - 1));
+            // Nearest unused checkpoint in log tokens.
+            int best = Enumerable.Range(0, ordered.Count).Where(i => !chosen.Contains(i))
+                .MinBy(i => Math.Abs(Math.Log(Math.Max(ordered[i].TokensSeen, 1)) - target));
+            chosen.Add(best);
+        }
+
+        return chosen.Select(i => ordered[i]).ToList();
+    }
+
     /// <summary>One frame per checkpoint (for the report's slider): <c>{name}-{index:000}.png/.svg</c>.</summary>
     public static IReadOnlyList<FigureFile> EmergenceFrames(
         BeliefPoints truth, IReadOnlyList<CheckpointGeometry> checkpoints, string directory, string name = "emergence-frame")
@@ -145,7 +178,7 @@ public static class Figures
         return plot;
     }
 
-    /// <summary>Figure 4: validation loss over tokens (log x) against the floor, and relative loss per context position.</summary>
+    /// <summary>Figure 4: validation loss over tokens (log x) against the floor, and relative loss per context position (omitted when no per-position data).</summary>
     public static FigureFile Loss(LossData loss, string directory, string name = "loss")
     {
         ArgumentNullException.ThrowIfNull(loss);
@@ -171,6 +204,13 @@ public static class Figures
         curve.ShowLegend(Alignment.UpperRight);
         StyleLegend(curve);
 
+        double last = loss.ValidationLoss[^1];
+        string curveCaption = $"Validation loss against training tokens (log scale); the dashed line is the loss floor, the best any model can do. Final loss {last.ToString("0.0000", Inv)} nats vs floor {loss.LossFloor.ToString("0.0000", Inv)} ({((last / loss.LossFloor) - 1).ToString("+0.00%;-0.00%", Inv)}).";
+        if (loss.LossPerPosition.Length == 0)
+        {
+            return FigureWriter.Write([curve], 1, directory, name, curveCaption, 900, 520);
+        }
+
         var relative = FigureStyle.NewPlot("Final loss relative to the floor", "context position", "loss / floor");
         int n = loss.LossPerPosition.Length;
         var positions = Enumerable.Range(0, n).Select(p => (double)p).ToArray();
@@ -189,8 +229,7 @@ public static class Figures
         relative.ShowLegend(Alignment.UpperRight);
         StyleLegend(relative);
 
-        double last = loss.ValidationLoss[^1];
-        string caption = $"Left: validation loss against training tokens (log scale); the dashed line is the loss floor, the best any model can do. Final loss {last.ToString("0.0000", Inv)} nats vs floor {loss.LossFloor.ToString("0.0000", Inv)} ({((last / loss.LossFloor) - 1).ToString("+0.00%;-0.00%", Inv)}). Right: final loss at each context position divided by that position's floor h(t+1).";
+        string caption = $"Left: {curveCaption} Right: final loss at each context position divided by that position's floor h(t+1).";
         return FigureWriter.Write([curve, relative], 2, directory, name, caption, 700, 520);
     }
 

@@ -189,3 +189,17 @@ public class WeightedPcaTests
         }
     }
 }
+
+public class CheckpointSelectionTests
+{
+    [Fact]
+    public void Log_spaced_selection_keeps_ends_and_picks_nearest_in_log_tokens()
+    {
+        long[] tokens = [1, 10, 20, 100, 500, 1000, 5000, 10_000];
+        var all = tokens.Select(t => new CheckpointGeometry(t, 0, [])).Reverse().ToList();
+        var picked = Figures.SelectLogSpaced(all, 5).Select(c => c.TokensSeen).ToArray();
+        // Targets 1, 10, 100, 1000, 10000 are all present exactly.
+        Assert.Equal(new long[] { 1, 10, 100, 1000, 10_000 }, picked);
+        Assert.Equal(3, Figures.SelectLogSpaced(all.Take(3).ToList(), 8).Count);
+    }
+}
