@@ -67,7 +67,7 @@ public static class Figures
             panels.Add(CheckpointPanel(layout, truth, c, limits));
         }
 
-        string caption = $"The probe's predicted belief geometry at {checkpoints.Count} checkpoints across training, coloured by the true belief. Under each panel: training tokens seen and held-out probe MSE. The fractal sharpens as training proceeds.";
+        string caption = $"The probe's predicted belief geometry at {checkpoints.Count} checkpoints across training, coloured by the true belief. Under each panel: training tokens seen and held-out probe MSE, which goes from {FigureStyle.FormatMse(checkpoints[0].ProbeMse)} to {FigureStyle.FormatMse(checkpoints[^1].ProbeMse)}.";
         return FigureWriter.Write(panels, columns, directory, name, caption, 420, 440);
     }
 
