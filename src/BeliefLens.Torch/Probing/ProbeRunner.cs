@@ -186,8 +186,10 @@ public static class ProbeRunner
                     act = act.index_select(1, positionIndex);
                 }
 
-                var values = act.to(float32).contiguous().cpu().data<float>();
-                values.CopyTo(buffers[site], checked(start * kept * d));
+                // One block copy of the raw bytes: the element-wise TensorAccessor copy is ~100× slower here.
+                var values = act.to(float32).cpu().contiguous();
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(values.bytes)
+                    .CopyTo(buffers[site].AsSpan(checked(start * kept * d)));
             }
 
             cache.Dispose();
