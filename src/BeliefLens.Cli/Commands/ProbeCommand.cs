@@ -77,13 +77,14 @@ public sealed class ProbeCommand : ICommand
             throw new BeliefLensInputException($"--checkpoint: '{checkpoint}' does not exist; give a .pt state dict or a run directory.");
         }
 
-        string? processSpec = args.Positionals.Count > 0 ? args.Positionals[0] : isRunDir ? ProbeOutput.RunProcessName(checkpoint) : null;
+        var runProcess = isRunDir && args.Positionals.Count == 0 ? ProbeOutput.RunProcess(checkpoint) : null;
+        string? processSpec = args.Positionals.Count > 0 ? args.Positionals[0] : runProcess?.Spec;
         if (processSpec is null)
         {
             throw new BeliefLensInputException("process: name the process the model was trained on, e.g. 'probe --checkpoint FILE.pt mess3 --out DIR'.");
         }
 
-        var process = ProcessResolver.Resolve(processSpec, parameters);
+        var process = ProcessResolver.Resolve(processSpec, runProcess is { } rp && parameters.Count == 0 ? rp.Parameters : parameters);
 
         TransformerConfig config;
         ulong initSeed;

@@ -60,11 +60,17 @@ public static class ProbeOutput
         return (train, trainSeed);
     }
 
-    /// <summary>The process a run directory was trained on (config.json's process_name and process_params), if any.</summary>
-    public static string? RunProcessName(string runDir)
+    /// <summary>The process spec and parameters a run directory was trained on (config.json's process / process_params), if any.</summary>
+    public static (string Spec, Dictionary<string, double> Parameters)? RunProcess(string runDir)
     {
         string path = Path.Combine(runDir, "config.json");
-        return File.Exists(path) ? (JsonNode.Parse(File.ReadAllText(path))?["process_name"]?.GetValue<string>()) : null;
+        if (!File.Exists(path) || JsonNode.Parse(File.ReadAllText(path)) is not JsonObject obj || obj["process"] is not JsonValue spec)
+        {
+            return null;
+        }
+
+        var parameters = (obj["process_params"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>(), StringComparer.Ordinal) ?? [];
+        return (spec.GetValue<string>(), parameters);
     }
 
     /// <summary>One JSON object per site; the outside contract's fields first.</summary>
