@@ -9,11 +9,12 @@ public sealed class BenchCommand : ICommand
     {
         ["beliefs"] = BenchBeliefs.Run,
         ["train"] = BenchTrain.Run,
+        ["probe"] = BenchProbe.Run,
     };
 
     public string Name => "bench";
 
-    public string Summary => "benchmarks, one JSON line each: bench beliefs [--depth L] | bench train [--threads N] [--steps N]";
+    public string Summary => "benchmarks, one JSON line each: bench beliefs [--depth L] | bench train [--threads N] [--steps N] | bench probe [--models DIR]";
 
     public int Run(CommandArguments args)
     {
