@@ -205,15 +205,14 @@ public sealed class BeliefTree
 
         ratio = Math.Max(ratio, 1);
         double level = depthStart[d + 1] - depthStart[d];
-        double predicted = depthStart[d + 1];
+        int remaining = depth - d;
+
+        // Levels d+1..depth hold about level·r^k prefixes each (closed form: deep single-branch runs stay linear).
+        double growth = ratio == 1 ? remaining : ratio * (Math.Pow(ratio, remaining) - 1) / (ratio - 1);
+        double predicted = depthStart[d + 1] + (level * growth);
+
         // Early levels can branch faster than later ones, so only refuse when the estimate overshoots by far.
         const double margin = 16;
-        for (int k = d; k <= depth && predicted <= margin * limit; k++)
-        {
-            predicted += level;
-            level *= ratio;
-        }
-
         if (predicted > margin * limit)
         {
             throw new BeliefLensInputException(

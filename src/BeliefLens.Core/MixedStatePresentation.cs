@@ -412,8 +412,9 @@ public sealed class MixedStatePresentation
         var mass = new double[n];
         var following = new double[n];
         mass[0] = 1;
-        double outside = 1;
-        for (int step = 0; step < 1_000_000 && outside > 1e-15; step++)
+        double moving = 1;
+        double stuck = 0;
+        for (int step = 0; step < 1_000_000 && moving > 1e-16; step++)
         {
             Array.Clear(following);
             for (int state = 0; state < n; state++)
@@ -442,22 +443,25 @@ public sealed class MixedStatePresentation
             }
 
             (mass, following) = (following, mass);
-            double previous = outside;
-            outside = 0;
+            moving = 0;
+            stuck = 0;
             for (int state = 0; state < n; state++)
             {
                 if (Kinds[state] != MspStateKind.Recurrent)
                 {
-                    outside += mass[state];
+                    if (Expanded[state])
+                    {
+                        moving += mass[state];
+                    }
+                    else
+                    {
+                        stuck += mass[state];
+                    }
                 }
-            }
-
-            if (step > 0 && Math.Abs(previous - outside) < 1e-18)
-            {
-                break; // the rest is stuck in unexpanded states
             }
         }
 
+        double outside = moving + stuck;
         if (outside > 1e-9)
         {
             return; // probability mass still in unresolved states: the long run is not determined by this truncation

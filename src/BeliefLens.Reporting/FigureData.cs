@@ -26,3 +26,6 @@ public sealed record DistanceData(
     double[] TrueBeliefs, int StateCount,
     double[] NextTokenDistributions, int VocabSize,
     int PairCount = 200_000, ulong Seed = 1);
+
+/// <summary>An animated GIF written to disk, with its caption.</summary>
+public sealed record AnimationFile(string Name, string GifPath, string Caption, int Width, int Height, int FrameCount);

@@ -53,6 +53,18 @@ public static class FigureWriter
         return new FigureFile(name, png, svg, caption, width, height);
     }
 
+    /// <summary>Renders panels on a grid into a new bitmap (used for animation frames).</summary>
+    public static SKBitmap RenderBitmap(IReadOnlyList<Plot> panels, int columns, int panelWidth, int panelHeight)
+    {
+        ArgumentNullException.ThrowIfNull(panels);
+        columns = Math.Clamp(columns, 1, Math.Max(1, panels.Count));
+        int rows = (panels.Count + columns - 1) / columns;
+        var bitmap = new SKBitmap(new SKImageInfo(columns * panelWidth, rows * panelHeight, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using var canvas = new SKCanvas(bitmap);
+        Draw(canvas, panels, columns, panelWidth, panelHeight);
+        return bitmap;
+    }
+
     private static void Draw(SKCanvas canvas, IReadOnlyList<Plot> panels, int columns, int panelWidth, int panelHeight)
     {
         canvas.Clear(SKColors.White);

@@ -38,16 +38,10 @@ public static class Figures
         layout.Draw(left, truth.Beliefs, truth.Beliefs, truth.Weights);
         var right = FigureStyle.NewGeometryPlot($"Predicted from residual stream ({siteLabel})", layout.XLabel, layout.YLabel);
         layout.Draw(right, predicted, truth.Beliefs, truth.Weights);
-        if (!layout.IsSimplex)
-        {
-            // Same axes on both panels so shapes can be compared; predictions may spill outside the truth's range.
-            right.Axes.SetLimits(left.Axes.GetDataLimits().ExpandedToInclude(right.Axes.GetDataLimits()));
-            left.Axes.SetLimits(right.Axes.GetLimits());
-        }
-        else
-        {
-            ExpandToFit(right, layout, predicted);
-        }
+        // Same axes on both panels so shapes compare; the predictions may spill outside the truth's range.
+        var limits = SharedLimits(layout, truth.Beliefs, [predicted]);
+        left.Axes.SetLimits(limits);
+        right.Axes.SetLimits(limits);
 
         string metrics = heldOutMse is null ? "" : $" Held-out MSE {heldOutMse.Value.ToString("0.000000", Inv)}" + (heldOutR2 is null ? "." : $", R² {heldOutR2.Value.ToString("0.0000", Inv)}.");
         string caption = $"Left: the exact belief of every prefix. Right: a linear probe's prediction of that belief from the residual stream at {siteLabel}, each point coloured by its TRUE belief (same colours left and right means the probe recovered the geometry). Predicted points are not clipped to the simplex.{metrics}";
@@ -66,14 +60,48 @@ public static class Figures
         }
 
         var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
         var panels = new List<Plot>();
         foreach (var c in checkpoints)
         {
-            panels.Add(CheckpointPanel(layout, truth, c));
+            panels.Add(CheckpointPanel(layout, truth, c, limits));
         }
 
-        string caption = $"The probe's predicted belief geometry at {checkpoints.Count} checkpoints across training, coloured by the true belief. Under each panel: training tokens seen and held-out probe MSE. The fractal sharpens as training proceeds.";
+        string caption = $"The probe's predicted belief geometry at {checkpoints.Count} checkpoints across training, coloured by the true belief. Under each panel: training tokens seen and held-out probe MSE, which goes from {FigureStyle.FormatMse(checkpoints[0].ProbeMse)} to {FigureStyle.FormatMse(checkpoints[^1].ProbeMse)}.";
         return FigureWriter.Write(panels, columns, directory, name, caption, 420, 440);
+    }
+
+    /// <summary>
+    /// Picks <paramref name="count"/> checkpoints nearest to log-spaced token counts between the first and the last
+    /// (always including both), in training order, without repeats.
+    /// </summary>
+    public static IReadOnlyList<CheckpointGeometry> SelectLogSpaced(IReadOnlyList<CheckpointGeometry> checkpoints, int count)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (count < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), "count: must be at least 1.");
+        }
+
+        var ordered = checkpoints.OrderBy(c => c.TokensSeen).ToList();
+        if (ordered.Count <= count)
+        {
+            return ordered;
+        }
+
+        double lo = Math.Log(Math.Max(ordered[0].TokensSeen, 1));
+        double hi = Math.Log(Math.Max(ordered[^1].TokensSeen, 1));
+        var chosen = new SortedSet<int>();
+        for (int k = 0; k < count; k++)
+        {
+            double target = count == 1 ? hi : lo + ((hi - lo) * k / (count - 1));
+            // Nearest unused checkpoint in log tokens.
+            int best = Enumerable.Range(0, ordered.Count).Where(i => !chosen.Contains(i))
+                .MinBy(i => Math.Abs(Math.Log(Math.Max(ordered[i].TokensSeen, 1)) - target));
+            chosen.Add(best);
+        }
+
+        return chosen.Select(i => ordered[i]).ToList();
     }
 
     /// <summary>One frame per checkpoint (for the report's slider): <c>{name}-{index:000}.png/.svg</c>.</summary>
@@ -83,11 +111,12 @@ public static class Figures
         ArgumentNullException.ThrowIfNull(truth);
         ArgumentNullException.ThrowIfNull(checkpoints);
         var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
         var frames = new List<FigureFile>();
         for (int k = 0; k < checkpoints.Count; k++)
         {
             var c = checkpoints[k];
-            var panel = CheckpointPanel(layout, truth, c);
+            var panel = CheckpointPanel(layout, truth, c, limits);
             string caption = $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen, probe MSE {FigureStyle.FormatMse(c.ProbeMse)}";
             frames.Add(FigureWriter.Write([panel], 1, directory, $"{name}-{k.ToString("000", Inv)}", caption, 560, 560));
         }
@@ -95,7 +124,45 @@ public static class Figures
         return frames;
     }
 
-    private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c)
+    /// <summary>Animated GIF of the predicted geometry across every checkpoint: <c>{directory}/{name}.gif</c>.</summary>
+    public static AnimationFile EmergenceAnimation(
+        BeliefPoints truth, IReadOnlyList<CheckpointGeometry> checkpoints, string directory, string name = "emergence", int size = 560, int delayCentiseconds = 60)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (checkpoints.Count == 0)
+        {
+            throw new ArgumentException("checkpoints: need at least one.", nameof(checkpoints));
+        }
+
+        var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
+        var bitmaps = new List<SkiaSharp.SKBitmap>();
+        try
+        {
+            foreach (var c in checkpoints)
+            {
+                bitmaps.Add(FigureWriter.RenderBitmap([CheckpointPanel(layout, truth, c, limits)], 1, size, size));
+            }
+
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, name + ".gif");
+            GifEncoder.Write(bitmaps, path, delayCentiseconds);
+            var first = checkpoints[0];
+            var last = checkpoints[^1];
+            string caption = $"Animation over all {checkpoints.Count} checkpoints, from {FigureStyle.FormatCount(first.TokensSeen)} to {FigureStyle.FormatCount(last.TokensSeen)} tokens: the probe's predicted beliefs, coloured by the true belief (probe MSE {FigureStyle.FormatMse(first.ProbeMse)} → {FigureStyle.FormatMse(last.ProbeMse)}).";
+            return new AnimationFile(name, path, caption, size, size, checkpoints.Count);
+        }
+        finally
+        {
+            foreach (var b in bitmaps)
+            {
+                b.Dispose();
+            }
+        }
+    }
+
+    private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c, AxisLimits limits)
     {
         if (c.PredictedBeliefs.Length != truth.Beliefs.Length)
         {
@@ -107,15 +174,11 @@ public static class Figures
             $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen · MSE {FigureStyle.FormatMse(c.ProbeMse)}",
             "");
         layout.Draw(plot, c.PredictedBeliefs, truth.Beliefs, truth.Weights, BeliefLayout.DefaultRadius(truth.Count) * 0.8f);
-        if (layout.IsSimplex)
-        {
-            ExpandToFit(plot, layout, c.PredictedBeliefs);
-        }
-
+        plot.Axes.SetLimits(limits);
         return plot;
     }
 
-    /// <summary>Figure 4: validation loss over tokens (log x) against the floor, and relative loss per context position.</summary>
+    /// <summary>Figure 4: validation loss over tokens (log x) against the floor, and relative loss per context position (omitted when no per-position data).</summary>
     public static FigureFile Loss(LossData loss, string directory, string name = "loss")
     {
         ArgumentNullException.ThrowIfNull(loss);
@@ -141,6 +204,13 @@ public static class Figures
         curve.ShowLegend(Alignment.UpperRight);
         StyleLegend(curve);
 
+        double last = loss.ValidationLoss[^1];
+        string curveCaption = $"Validation loss against training tokens (log scale); the dashed line is the loss floor, the best any model can do. Final loss {last.ToString("0.0000", Inv)} nats vs floor {loss.LossFloor.ToString("0.0000", Inv)} ({((last / loss.LossFloor) - 1).ToString("+0.00%;-0.00%", Inv)}).";
+        if (loss.LossPerPosition.Length == 0)
+        {
+            return FigureWriter.Write([curve], 1, directory, name, curveCaption, 900, 520);
+        }
+
         var relative = FigureStyle.NewPlot("Final loss relative to the floor", "context position", "loss / floor");
         int n = loss.LossPerPosition.Length;
         var positions = Enumerable.Range(0, n).Select(p => (double)p).ToArray();
@@ -159,8 +229,7 @@ public static class Figures
         relative.ShowLegend(Alignment.UpperRight);
         StyleLegend(relative);
 
-        double last = loss.ValidationLoss[^1];
-        string caption = $"Left: validation loss against training tokens (log scale); the dashed line is the loss floor, the best any model can do. Final loss {last.ToString("0.0000", Inv)} nats vs floor {loss.LossFloor.ToString("0.0000", Inv)} ({((last / loss.LossFloor) - 1).ToString("+0.00%;-0.00%", Inv)}). Right: final loss at each context position divided by that position's floor h(t+1).";
+        string caption = $"Left: {curveCaption} Right: final loss at each context position divided by that position's floor h(t+1).";
         return FigureWriter.Write([curve, relative], 2, directory, name, caption, 700, 520);
     }
 
@@ -382,24 +451,47 @@ public static class Figures
         plot.Legend.OutlineColor = FigureStyle.Grid;
     }
 
-    /// <summary>Widens simplex limits so that predicted points outside the triangle stay visible.</summary>
-    private static void ExpandToFit(Plot plot, BeliefLayout layout, double[] predicted)
+    /// <summary>
+    /// One set of axis limits for the truth and every prediction: the truth's box (the triangle for 3 states),
+    /// widened to show predictions outside it, but by at most 30% of the box on each side so a few wild
+    /// early-training points cannot shrink the picture to nothing. Points beyond are off-panel, not moved.
+    /// </summary>
+    public static AxisLimits SharedLimits(BeliefLayout layout, double[] truth, IEnumerable<double[]> predictions)
     {
-        var (xs, ys) = layout.Project(predicted);
-        double left = -0.08, right = 1.08, bottom = -0.12, top = SimplexProjection.Height + 0.1;
-        foreach (double x in xs.Where(double.IsFinite))
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(predictions);
+        double left, right, bottom, top;
+        if (layout.IsSimplex)
         {
-            left = Math.Min(left, x - 0.03);
-            right = Math.Max(right, x + 0.03);
+            (left, right, bottom, top) = (-0.08, 1.08, -0.12, SimplexProjection.Height + 0.1);
+        }
+        else
+        {
+            var (tx, ty) = layout.Project(truth);
+            (left, right, bottom, top) = (tx.Min(), tx.Max(), ty.Min(), ty.Max());
+            double padX = Math.Max((right - left) * 0.06, 1e-6), padY = Math.Max((top - bottom) * 0.06, 1e-6);
+            (left, right, bottom, top) = (left - padX, right + padX, bottom - padY, top + padY);
         }
 
-        foreach (double y in ys.Where(double.IsFinite))
+        double maxGrowX = (right - left) * 0.3, maxGrowY = (top - bottom) * 0.3;
+        double minX = left - maxGrowX, maxX = right + maxGrowX, minY = bottom - maxGrowY, maxY = top + maxGrowY;
+        foreach (var predicted in predictions)
         {
-            bottom = Math.Min(bottom, y - 0.03);
-            top = Math.Max(top, y + 0.03);
+            var (xs, ys) = layout.Project(predicted);
+            foreach (double x in xs.Where(double.IsFinite))
+            {
+                left = Math.Max(Math.Min(left, x - 0.02), minX);
+                right = Math.Min(Math.Max(right, x + 0.02), maxX);
+            }
+
+            foreach (double y in ys.Where(double.IsFinite))
+            {
+                bottom = Math.Max(Math.Min(bottom, y - 0.02), minY);
+                top = Math.Min(Math.Max(top, y + 0.02), maxY);
+            }
         }
 
-        plot.Axes.SetLimits(left, right, bottom, top);
+        return new AxisLimits(left, right, bottom, top);
     }
 
     private static double Distance(double[] data, int dim, int i, int j)

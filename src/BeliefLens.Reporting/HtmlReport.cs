@@ -17,6 +17,12 @@ public sealed record ReportFigure(string ImagePath, string Caption, string? Titl
         ArgumentNullException.ThrowIfNull(figure);
         return new ReportFigure(figure.PngPath, figure.Caption, title);
     }
+
+    public static ReportFigure From(AnimationFile animation, string? title = null)
+    {
+        ArgumentNullException.ThrowIfNull(animation);
+        return new ReportFigure(animation.GifPath, animation.Caption, title);
+    }
 }
 
 /// <summary>A series of images browsed with a slider (e.g. the predicted geometry at every checkpoint).</summary>

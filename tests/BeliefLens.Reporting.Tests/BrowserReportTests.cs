@@ -19,9 +19,9 @@ public class BrowserReportTests
 
         using var dir = new TempDirectory();
         var run = new SyntheticRun(depth: 5);
-        var (figures, frames) = run.WriteFigures(dir.Path);
+        var (figures, frames, animation) = run.WriteFigures(dir.Path);
         string reportPath = Path.Combine(dir.Path, "report.html");
-        HtmlReport.Write(run.Report(figures, frames), reportPath);
+        HtmlReport.Write(run.Report(figures, frames, animation), reportPath);
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -52,7 +52,7 @@ public class BrowserReportTests
         string json = await page.EvaluateAsync<string>(
             "() => JSON.stringify(Array.from(document.images).map(i => ({ok: i.complete, w: i.naturalWidth, h: i.naturalHeight})))");
         var images = JsonSerializer.Deserialize<List<ImageState>>(json)!;
-        Assert.Equal(figures.Count + frames.Count, images.Count);
+        Assert.Equal(figures.Count + frames.Count + 1, images.Count); // + the GIF
         Assert.All(images, i =>
         {
             Assert.True(i.ok, "an image did not finish loading");

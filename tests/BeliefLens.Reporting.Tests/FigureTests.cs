@@ -9,8 +9,15 @@ public class FigureTests
     {
         using var dir = new TempDirectory();
         var run = new SyntheticRun(depth: 5);
-        var (figures, frames) = run.WriteFigures(dir.Path);
+        var (figures, frames, animation) = run.WriteFigures(dir.Path);
         Assert.Equal(run.Checkpoints.Length, frames.Count);
+        using (var codec = SKCodec.Create(animation.GifPath))
+        {
+            Assert.Equal(run.Checkpoints.Length, codec.FrameCount);
+            Assert.Equal(animation.Width, codec.Info.Width);
+            Assert.Equal(animation.Height, codec.Info.Height);
+        }
+
         foreach (var figure in figures.Concat(frames))
         {
             using var bitmap = SKBitmap.Decode(figure.PngPath);

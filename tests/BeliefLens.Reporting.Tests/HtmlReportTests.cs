@@ -5,7 +5,7 @@ namespace BeliefLens.Reporting.Tests;
 
 public partial class HtmlReportTests
 {
-    [GeneratedRegex("<img [^>]*src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"")]
+    [GeneratedRegex("<img [^>]*src=\"data:image/(?:png|gif);base64,([A-Za-z0-9+/=]+)\"")]
     private static partial Regex DataUri();
 
     [Fact]
@@ -13,20 +13,22 @@ public partial class HtmlReportTests
     {
         using var dir = new TempDirectory();
         var run = new SyntheticRun(depth: 5);
-        var (figures, frames) = run.WriteFigures(dir.Path);
+        var (figures, frames, animation) = run.WriteFigures(dir.Path);
         string path = Path.Combine(dir.Path, "report.html");
-        HtmlReport.Write(run.Report(figures, frames), path);
+        HtmlReport.Write(run.Report(figures, frames, animation), path);
         string html = File.ReadAllText(path);
 
         var images = DataUri().Matches(html).Select(m => Convert.FromBase64String(m.Groups[1].Value)).ToList();
-        Assert.Equal(figures.Count + frames.Count, images.Count);
-        // Report order: two geometry figures, the emergence grid, its slider frames, then the rest.
-        var expected = figures.Take(3).Concat(frames).Concat(figures.Skip(3)).Select(f => File.ReadAllBytes(f.PngPath)).ToList();
+        Assert.Equal(figures.Count + frames.Count + 1, images.Count);
+        // Report order: two geometry figures, the emergence grid and animation, the slider frames, then the rest.
+        var expected = figures.Take(3).Select(f => f.PngPath).Append(animation.GifPath).Concat(frames.Select(f => f.PngPath))
+            .Concat(figures.Skip(3).Select(f => f.PngPath)).Select(File.ReadAllBytes).ToList();
         for (int k = 0; k < images.Count; k++)
         {
             Assert.Equal(expected[k], images[k]); // byte-exact round trip, in report order
             using var bitmap = SKBitmap.Decode(images[k]);
             Assert.NotNull(bitmap);
+            Assert.True(bitmap.Width > 0 && bitmap.Height > 0);
         }
 
         foreach (var figure in figures)

@@ -118,3 +118,88 @@ public class StatisticsTests
         Assert.Equal(0.25, Statistics.RSquared([1, 2, 3], [1, 3, 2]), 14);
     }
 }
+
+public class GifEncoderTests
+{
+    [Fact]
+    public void Frames_round_trip_through_a_gif_decoder_pixel_for_pixel()
+    {
+        // Palette colours only, so quantisation is exact; noise-like content exercises LZW table resets and code widths.
+        var random = new Random(11);
+        var palette = GifEncoder.Palette;
+        var frames = new List<SkiaSharp.SKBitmap>();
+        var expected = new List<int[]>();
+        for (int f = 0; f < 3; f++)
+        {
+            var bitmap = new SkiaSharp.SKBitmap(97, 61);
+            var indices = new int[97 * 61];
+            for (int k = 0; k < indices.Length; k++)
+            {
+                // Frame 0 is noise (many table resets), frame 1 a flat colour, frame 2 stripes.
+                indices[k] = f switch { 0 => random.Next(216), 1 => 37, _ => (k / 7) % 216 };
+                var c = palette[indices[k]];
+                bitmap.SetPixel(k % 97, k / 97, new SkiaSharp.SKColor(c.R, c.G, c.B));
+            }
+
+            frames.Add(bitmap);
+            expected.Add(indices);
+        }
+
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "a.gif");
+        GifEncoder.Write(frames, path, 10);
+        using var codec = SkiaSharp.SKCodec.Create(path);
+        Assert.NotNull(codec);
+        Assert.Equal(3, codec.FrameCount);
+        for (int f = 0; f < 3; f++)
+        {
+            using var decoded = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(97, 61, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul));
+            var result = codec.GetPixels(decoded.Info, decoded.GetPixels(), new SkiaSharp.SKCodecOptions(f));
+            Assert.Equal(SkiaSharp.SKCodecResult.Success, result);
+            for (int k = 0; k < expected[f].Length; k++)
+            {
+                var c = palette[expected[f][k]];
+                var p = decoded.GetPixel(k % 97, k / 97);
+                Assert.True(p.Red == c.R && p.Green == c.G && p.Blue == c.B, $"frame {f} pixel {k}: {p} vs {c}");
+            }
+        }
+
+        foreach (var b in frames)
+        {
+            b.Dispose();
+        }
+    }
+}
+
+public class WeightedPcaTests
+{
+    [Fact]
+    public void A_weight_of_two_equals_duplicating_the_row()
+    {
+        var random = new Random(3);
+        var data = Enumerable.Range(0, 40 * 4).Select(_ => random.NextDouble()).ToArray();
+        var weights = Enumerable.Range(0, 40).Select(k => k == 7 ? 2.0 : 1.0).ToArray();
+        var duplicated = data.Concat(data.Skip(7 * 4).Take(4)).ToArray();
+        var weighted = Pca.Fit(data, 4, weights);
+        var plain = Pca.Fit(duplicated, 4);
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.Equal(plain.ExplainedVariance[k], weighted.ExplainedVariance[k], 12);
+            Assert.Equal(plain.Mean[k], weighted.Mean[k], 12);
+        }
+    }
+}
+
+public class CheckpointSelectionTests
+{
+    [Fact]
+    public void Log_spaced_selection_keeps_ends_and_picks_nearest_in_log_tokens()
+    {
+        long[] tokens = [1, 10, 20, 100, 500, 1000, 5000, 10_000];
+        var all = tokens.Select(t => new CheckpointGeometry(t, 0, [])).Reverse().ToList();
+        var picked = Figures.SelectLogSpaced(all, 5).Select(c => c.TokensSeen).ToArray();
+        // Targets 1, 10, 100, 1000, 10000 are all present exactly.
+        Assert.Equal(new long[] { 1, 10, 100, 1000, 10_000 }, picked);
+        Assert.Equal(3, Figures.SelectLogSpaced(all.Take(3).ToList(), 8).Count);
+    }
+}

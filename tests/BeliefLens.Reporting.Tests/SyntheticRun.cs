@@ -72,7 +72,7 @@ public sealed class SyntheticRun
     public double[] Spectrum { get; }
 
     /// <summary>Writes every figure into <paramref name="directory"/> and returns them in report order.</summary>
-    public (List<FigureFile> Figures, IReadOnlyList<FigureFile> Frames) WriteFigures(string directory)
+    public (List<FigureFile> Figures, IReadOnlyList<FigureFile> Frames, AnimationFile Animation) WriteFigures(string directory)
     {
         var figures = new List<FigureFile>
         {
@@ -85,16 +85,17 @@ public sealed class SyntheticRun
             Figures.PcaSpectrum(Spectrum, "blocks.3.hook_resid_post", directory),
         };
         var frames = Figures.EmergenceFrames(Truth, Checkpoints, directory);
-        return (figures, frames);
+        var animation = Figures.EmergenceAnimation(Truth, Checkpoints, directory);
+        return (figures, frames, animation);
     }
 
-    public ReportModel Report(IReadOnlyList<FigureFile> figures, IReadOnlyList<FigureFile> frames) => new(
+    public ReportModel Report(IReadOnlyList<FigureFile> figures, IReadOnlyList<FigureFile> frames, AnimationFile animation) => new(
         "BeliefLens: mess3 <synthetic test run>",
         "A synthetic run: the \"predicted\" beliefs are the exact beliefs plus noise that shrinks over training, so the fractal sharpens checkpoint by checkpoint.",
         """{"process": {"name": "mess3", "x": 0.05, "alpha": 0.85}, "model": {"n_layers": 4, "d_model": 64}, "seed": 1, "steps": 1000}""",
         [
             new ReportSection("Belief geometry", [ReportFigure.From(figures[0]), ReportFigure.From(figures[1])]),
-            new ReportSection("Emergence", [ReportFigure.From(figures[2])],
+            new ReportSection("Emergence", [ReportFigure.From(figures[2]), ReportFigure.From(animation)],
                 new ReportSlider("Every checkpoint", "Drag to move through training.", frames.Select(f => ReportFigure.From(f)).ToArray())),
             new ReportSection("Training and probes", figures.Skip(3).Select(f => ReportFigure.From(f)).ToArray()),
         ],

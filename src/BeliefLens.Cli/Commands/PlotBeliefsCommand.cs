@@ -28,7 +28,7 @@ public sealed class PlotBeliefsCommand : ICommand
             throw new BeliefLensInputException($"--out: '{output}' must end in .png (an .svg is written beside it).");
         }
 
-        var process = BuiltinProcesses.Create(processName, parameters);
+        var process = ProcessResolver.Resolve(processName, parameters);
         var tree = BeliefTree.Enumerate(process, depth);
         var weights = tree.LogProbability.Select(Math.Exp).ToArray();
         string label = process.Name; // already carries the parameter values
