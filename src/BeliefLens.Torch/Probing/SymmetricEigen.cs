@@ -154,6 +154,17 @@ public sealed class SymmetricEigen
     private static void QlImplicit(double[] d, double[] e, double[] zRows, int n)
     {
         const int MaxIterations = 100;
+
+        // Deflate also when |e| is negligible against the whole matrix (backward stable: perturbs T by ≤ ε‖T‖).
+        // The purely local test alone never fires on clusters of (numerically) zero eigenvalues, which rank-deficient
+        // Gram matrices (e.g. an embedding site of rank 10 in 128 dims) produce.
+        double norm = 0;
+        for (int i = 0; i < n; i++)
+        {
+            norm = Math.Max(norm, Math.Abs(d[i]) + Math.Abs(e[i]) + (i > 0 ? Math.Abs(e[i - 1]) : 0));
+        }
+
+        double globalTolerance = 2.220446049250313e-16 * norm;
         for (int l = 0; l < n; l++)
         {
             int iterations = 0;
@@ -163,7 +174,7 @@ public sealed class SymmetricEigen
                 for (; m < n - 1; m++)
                 {
                     double scale = Math.Abs(d[m]) + Math.Abs(d[m + 1]);
-                    if (Math.Abs(e[m]) <= double.Epsilon || Math.Abs(e[m]) <= 2.220446049250313e-16 * scale)
+                    if (Math.Abs(e[m]) <= globalTolerance || Math.Abs(e[m]) <= 2.220446049250313e-16 * scale)
                     {
                         break;
                     }
