@@ -11,7 +11,7 @@ public sealed record ProbeSettings
 {
     public static readonly IReadOnlyList<string> Weightings = ["paper", "prob"];
 
-    public ProbeSettings(IReadOnlyList<string> sites, bool concat = true, string weighting = "paper", double fitFraction = 0.2, int maxSequences = 60_000, int emergencePanels = 6, ulong seed = 0)
+    public ProbeSettings(IReadOnlyList<string> sites, bool concat = true, string weighting = "paper", double fitFraction = 0.2, int maxSequences = 131_072, int emergencePanels = 8, ulong seed = 0)
     {
         if (sites.Count == 0)
         {

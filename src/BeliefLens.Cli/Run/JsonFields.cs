@@ -45,7 +45,9 @@ internal sealed class JsonFields(JsonObject obj, string section)
 
         if (node is JsonValue v)
         {
-            if (v.TryGetValue(out double d) && double.IsFinite(d))
+            // Parsed JSON and values built in code (int, long, double) all print as JSON numbers.
+            if (v.GetValueKind() == JsonValueKind.Number
+                && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d))
             {
                 return d;
             }
@@ -96,9 +98,9 @@ internal sealed class JsonFields(JsonObject obj, string section)
                 return fromString;
             }
 
-            if (v.TryGetValue(out long l) && l >= 0)
+            if (v.GetValueKind() == JsonValueKind.Number && ulong.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong number))
             {
-                return (ulong)l;
+                return number;
             }
         }
 

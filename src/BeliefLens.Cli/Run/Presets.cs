@@ -15,7 +15,6 @@ public static class Presets
             ["process_params"] = new JsonObject { ["x"] = 0.05, ["alpha"] = 0.85 },
             ["model"] = PaperModel(3),
             ["training"] = longRun ? Training(60_000, 256, 2e-3) : Training(6_000, 128, 3e-3),
-            ["probe"] = new JsonObject { ["max_sequences"] = 59_049 },
         },
         ["rrxor"] = longRun => new JsonObject
         {

@@ -76,7 +76,7 @@ public static class RunReport
         AnimationFile? animation = null;
         if (checkpoints.Count >= 2)
         {
-            emergence = Figures.Emergence(truth, Figures.SelectLogSpaced(checkpoints, Math.Min(8, Math.Max(4, experiment.Probe.EmergencePanels))), figures);
+            emergence = Figures.Emergence(truth, SelectByError(checkpoints, experiment.Probe.EmergencePanels), figures);
             animation = Figures.EmergenceAnimation(truth, checkpoints, figures);
         }
 
@@ -130,6 +130,32 @@ public static class RunReport
         HtmlReport.Write(model, RunFiles.Report(dir));
         observer?.Info($"wrote {RunFiles.Report(dir)}");
         return RunFiles.Report(dir);
+    }
+
+    /// <summary>
+    /// The first and last checkpoints plus those nearest to evenly spaced steps in log probe error between them,
+    /// so the panels follow the geometry forming rather than stretches where nothing changes.
+    /// </summary>
+    public static IReadOnlyList<CheckpointGeometry> SelectByError(IReadOnlyList<CheckpointGeometry> checkpoints, int count)
+    {
+        var ordered = checkpoints.OrderBy(c => c.TokensSeen).ToList();
+        if (ordered.Count <= count || count < 2)
+        {
+            return ordered.Take(Math.Max(count, 1)).ToList();
+        }
+
+        static double LogError(CheckpointGeometry c) => Math.Log(Math.Max(c.ProbeMse, 1e-12));
+        double first = LogError(ordered[0]);
+        double last = LogError(ordered[^1]);
+        var chosen = new SortedSet<int> { 0, ordered.Count - 1 };
+        for (int k = 1; k < count - 1; k++)
+        {
+            double target = first + ((last - first) * k / (count - 1));
+            int best = Enumerable.Range(1, ordered.Count - 2).Where(i => !chosen.Contains(i)).MinBy(i => Math.Abs(LogError(ordered[i]) - target));
+            chosen.Add(best);
+        }
+
+        return chosen.Select(i => ordered[i]).ToList();
     }
 
     private static int GeometryDepth(Process process, int maxDepth)
