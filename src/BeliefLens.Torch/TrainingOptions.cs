@@ -12,7 +12,7 @@ public sealed record TrainingOptions
     public static readonly IReadOnlyList<string> DataSchemes = ["sampled", "exact"];
 
     public TrainingOptions(
-        long steps = 3000,
+        long steps = 2000,
         int batchSize = 128,
         double learningRate = 3e-3,
         string optimizer = "adamw",
@@ -27,7 +27,7 @@ public sealed record TrainingOptions
         ulong seed = 0,
         string data = "sampled",
         long evalEvery = 500,
-        long checkpointEvery = 1000,
+        long checkpointEvery = 500,
         int logSpacedCheckpoints = 0,
         int lossReadEvery = 50,
         long exactValidationLimit = 200_000,

@@ -157,7 +157,8 @@ public sealed class ValidationSet : IDisposable
             long length = Math.Min(chunk, Count - start);
             var logq = model.forward(_inputs.narrow(0, start, length)).log_softmax(-1); // [n, P, V]
             var perSequence = -(logq * _targets.narrow(0, start, length)).sum(-1); // [n, P]
-            total.add_((perSequence * _weights.narrow(0, start, length).unsqueeze(1)).sum(0).to(float64));
+            // Careful: sum(0) would bind to sum(ScalarType) and truncate to bytes; name the dim.
+            total.add_((perSequence * _weights.narrow(0, start, length).unsqueeze(1)).sum(dim: 0).to(float64));
         }
 
         return total.cpu().data<double>().ToArray();
