@@ -37,7 +37,10 @@ public sealed class RunCommand : ICommand
 
         if (steps is long n)
         {
+            // Keep the preset's schedule proportions: warm-up and evaluation scale with the run length.
             Experiment.ApplyOverride(json, $"training.steps={n.ToString(CultureInfo.InvariantCulture)}");
+            Experiment.ApplyOverride(json, $"training.warmup_steps={Presets.WarmupFor(n).ToString(CultureInfo.InvariantCulture)}");
+            Experiment.ApplyOverride(json, $"training.eval_every={Presets.EvalEveryFor(n).ToString(CultureInfo.InvariantCulture)}");
         }
 
         if (device is not null)

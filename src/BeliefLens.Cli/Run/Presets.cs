@@ -55,6 +55,12 @@ public static class Presets
             ? build(longRun)
             : throw new BeliefLensInputException($"preset: unknown preset '{name}'; valid presets are {string.Join(", ", Builders.Keys)} (or a path to an experiment .json file).");
 
+    /// <summary>Warm-up of a tenth of the run, at most 200 steps.</summary>
+    public static long WarmupFor(long steps) => Math.Min(200, steps / 10);
+
+    /// <summary>About 30 validation points over the run.</summary>
+    public static long EvalEveryFor(long steps) => Math.Max(10, steps / 30);
+
     private static JsonObject PaperModel(int vocab) => new()
     {
         ["n_layers"] = 4, ["d_model"] = 64, ["n_heads"] = 1, ["d_head"] = 8, ["d_mlp"] = 256,
@@ -68,8 +74,8 @@ public static class Presets
         ["learning_rate"] = lr,
         ["optimizer"] = "adamw",
         ["lr_schedule"] = "cosine",
-        ["warmup_steps"] = Math.Min(200, steps / 10),
-        ["eval_every"] = Math.Max(100, steps / 30),
+        ["warmup_steps"] = WarmupFor(steps),
+        ["eval_every"] = EvalEveryFor(steps),
         ["checkpoint_every"] = 0,
         ["log_checkpoints"] = 12,
     };
