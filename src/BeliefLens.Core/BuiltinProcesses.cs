@@ -96,6 +96,17 @@ public static class BuiltinProcesses
             "GHMM: Fanizza et al.'s process with no finite HMM; 4 states, 2 tokens.",
             [new("alpha", 2000, "rotation angle α (radians)"), new("lambda", 0.49, "contraction 0 < λ < 1")],
             p => Fanizza(p["alpha"], p["lambda"])),
+        new(
+            "mess3_mixture",
+            "Non-ergodic mixture of three Mess3 processes (9 states, 3 tokens): a sequence comes from one component, chosen by weight.",
+            [
+                new("x1", 0.05, "component 1's x"), new("alpha1", 0.85, "component 1's alpha"),
+                new("x2", 0.15, "component 2's x"), new("alpha2", 0.6, "component 2's alpha"),
+                new("x3", 0.02, "component 3's x"), new("alpha3", 0.5, "component 3's alpha"),
+                new("w1", 1, "component 1's weight (weights are normalised)"), new("w2", 1, "component 2's weight"), new("w3", 1, "component 3's weight"),
+            ],
+            p => ProcessBuilders.Mixture(
+                [(Mess3(p["x1"], p["alpha1"]), p["w1"]), (Mess3(p["x2"], p["alpha2"]), p["w2"]), (Mess3(p["x3"], p["alpha3"]), p["w3"])])),
     ];
 
     public static bool Exists(string name) => All.Any(b => b.Name == name);

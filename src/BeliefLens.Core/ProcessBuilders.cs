@@ -75,6 +75,27 @@ public static class ProcessBuilders
     }
 
     /// <summary>
+    /// For a process built by <see cref="Mixture"/>, the component index of every state (from the "c:" prefix that
+    /// Mixture gives state names); null for any other process.
+    /// </summary>
+    public static int[]? ComponentOfStates(Process process)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        var components = new int[process.StateCount];
+        for (int i = 0; i < process.StateCount; i++)
+        {
+            string name = process.StateNames[i];
+            int colon = name.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || !int.TryParse(name.AsSpan(0, colon), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out components[i]))
+            {
+                return null;
+            }
+        }
+
+        return components.Max() > 0 ? components : null;
+    }
+
+    /// <summary>
     /// Adds a token and a state named BOS (both with the last index). The process starts in the BOS state, which emits
     /// BOS with probability 1 and moves to the original initial belief; BOS is never emitted again.
     /// </summary>

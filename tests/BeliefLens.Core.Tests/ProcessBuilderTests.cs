@@ -148,3 +148,35 @@ public sealed class ProcessBuilderTests
         Assert.InRange(zeroThenZero / 40_000.0, (1.0 / 6) - 0.01, (1.0 / 6) + 0.01);
     }
 }
+
+public sealed class Mess3MixtureTests
+{
+    [Fact]
+    public void ComponentsAreTheThreeMess3BlocksWithEqualDefaultWeights()
+    {
+        var mixture = BuiltinProcesses.Create("mess3_mixture");
+        Assert.Equal(9, mixture.StateCount);
+        Assert.Equal([0, 0, 0, 1, 1, 1, 2, 2, 2], ProcessBuilders.ComponentOfStates(mixture)!);
+        foreach (double p in mixture.InitialBelief)
+        {
+            Assert.Equal(1.0 / 9, p, 15);
+        }
+    }
+
+    [Fact]
+    public void PosteriorOverComponentsFollowsBayesRule()
+    {
+        // After one token, each component's mass is w_c · P_c(token) / P(token); every Mess3 emits each token w.p. 1/3.
+        var tree = BeliefTree.Enumerate(BuiltinProcesses.Create("mess3_mixture", new Dictionary<string, double> { ["w1"] = 2, ["w2"] = 1, ["w3"] = 1 }), 1);
+        int node = tree.DepthStart[1];
+        var belief = tree.Belief(node);
+        Assert.Equal(1.0 / 3, Math.Exp(tree.LogProbability[node]), 12);
+        Assert.Equal(0.5, belief[0] + belief[1] + belief[2], 12);
+        Assert.Equal(0.25, belief[3] + belief[4] + belief[5], 12);
+        Assert.Equal(0.25, belief[6] + belief[7] + belief[8], 12);
+    }
+
+    [Fact]
+    public void ComponentOfStatesIsNullForAnErgodicProcess() =>
+        Assert.Null(ProcessBuilders.ComponentOfStates(BuiltinProcesses.Mess3()));
+}
