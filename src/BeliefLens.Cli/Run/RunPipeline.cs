@@ -242,7 +242,10 @@ public static class RunPipeline
             string emergenceSite = EmergenceSite(experiment.Model);
             var last = report.Sites.FirstOrDefault(s => s.Site == emergenceSite) ?? report.Sites[0];
             SaveEmergence(dir, finalStep, last, distinct);
-            SaveFinal(dir, report, inputs, distinct);
+            var mixture = ProcessBuilders.ComponentOfStates(process) is int[] components
+                ? ProbeMixture(model, inputs, last.Site, components, Options(experiment, final: true))
+                : null;
+            SaveFinal(dir, report, inputs, distinct, mixture);
             AppendProbeLine(dir, finalStep, finalStep * tokensPerStep, report);
             foreach (var site in report.Sites)
             {
@@ -273,7 +276,57 @@ public static class RunPipeline
     private static void SaveEmergence(string dir, long step, SiteProbe site, int[] distinct) =>
         NpyFile.Write(RunFiles.Emergence(dir, step), site.Predicted.SelectRows(distinct), singlePrecision: true);
 
-    private static void SaveFinal(string dir, ProbeReport report, ProbeInputs inputs, int[] distinct)
+    /// <summary>
+    /// For a non-ergodic mixture, two more probes from the same site: the component identity (the posterior mass of
+    /// each component) and the within-component belief (each component's block renormalised to sum to 1).
+    /// </summary>
+    public static JsonObject ProbeMixture(HookedTransformer model, ProbeInputs inputs, string site, int[] componentOfState, ProbeOptions options)
+    {
+        int rows = inputs.Rows;
+        int states = componentOfState.Length;
+        int count = componentOfState.Max() + 1;
+        var mass = new double[rows * count];
+        var within = new double[rows * states];
+        for (int r = 0; r < rows; r++)
+        {
+            var belief = inputs.Beliefs.Row(r);
+            for (int i = 0; i < states; i++)
+            {
+                mass[(r * count) + componentOfState[i]] += belief[i];
+            }
+
+            for (int i = 0; i < states; i++)
+            {
+                double m = mass[(r * count) + componentOfState[i]];
+                within[(r * states) + i] = m > 0 ? belief[i] / m : 0;
+            }
+        }
+
+        var features = ProbeRunner.Activations(model, inputs, [site], Enumerable.Range(0, inputs.Length).ToArray(), options.Chunk)[site];
+        var dataset = new ActivationDataset(features, new DenseMatrix(mass, rows, count), inputs.SequenceIds(), inputs.Positions(), inputs.PrefixIds, inputs.PrefixProbabilities);
+        JsonObject Score(DenseMatrix targets)
+        {
+            var evaluation = ProbeEvaluator.Evaluate(dataset.WithTargets(targets), options.Weighting, options.Seed, options.FitFraction, options.Fit);
+            return new JsonObject
+            {
+                ["dims"] = targets.Cols,
+                ["mse_insample"] = evaluation.InSample.Mse,
+                ["mse_heldout"] = evaluation.HeldOut.Mse,
+                ["r2_heldout"] = evaluation.HeldOut.R2,
+                ["shuffle_mse"] = evaluation.Shuffled.Mse,
+            };
+        }
+
+        return new JsonObject
+        {
+            ["site"] = site,
+            ["components"] = count,
+            ["component_identity"] = Score(new DenseMatrix(mass, rows, count)),
+            ["within_component_belief"] = Score(new DenseMatrix(within, rows, states)),
+        };
+    }
+
+    private static void SaveFinal(string dir, ProbeReport report, ProbeInputs inputs, int[] distinct, JsonObject? mixture)
     {
         Directory.CreateDirectory(RunFiles.ProbeDir(dir));
         foreach (var site in report.Sites)
@@ -292,6 +345,11 @@ public static class RunPipeline
             ["distinct_prefixes"] = distinct.Length,
             ["sites"] = new JsonArray(report.Sites.Select(s => (JsonNode)ProbeOutput.SiteJson(s)).ToArray()),
         };
+        if (mixture is not null)
+        {
+            json["mixture"] = mixture;
+        }
+
         RunFiles.WriteText(RunFiles.FinalProbe(dir), RunFiles.Indented(json));
 
         // Written last: its presence marks the final probe as complete.
@@ -368,6 +426,11 @@ public static class RunPipeline
             ["untrained_mse"] = s["untrained_mse"]?.DeepClone(),
             ["next_token_mse"] = s["next_token_mse"]?.DeepClone(),
         }).ToArray());
+        if (final["mixture"] is JsonObject mixture)
+        {
+            summary["mixture_probes"] = mixture.DeepClone();
+        }
+
         RunFiles.WriteText(RunFiles.Summary(dir), RunFiles.Indented(summary));
     }
 }

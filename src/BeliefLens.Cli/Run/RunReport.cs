@@ -122,10 +122,10 @@ public static class RunReport
 
         var model = new ReportModel(
             $"BeliefLens: {experiment.Name} — {process.Name}",
-            Paragraph(experiment, process, summary, sites, main),
+            Paragraph(experiment, process, summary, sites, main, final["mixture"] as JsonObject),
             configText,
             sections,
-            MetricRows(experiment, summary, sites, main),
+            MetricRows(experiment, summary, sites, main, final["mixture"] as JsonObject),
             $"Made by belieflens from {Path.GetFullPath(dir)}. Re-render with: belieflens report {dir}");
         HtmlReport.Write(model, RunFiles.Report(dir));
         observer?.Info($"wrote {RunFiles.Report(dir)}");
@@ -204,7 +204,7 @@ public static class RunReport
         return new LossData(tokens.ToArray(), values.ToArray(), summary["loss_floor"]!.GetValue<double>(), perPosition, floors);
     }
 
-    private static string Paragraph(Experiment experiment, Process process, JsonObject summary, List<JsonObject> sites, JsonObject main)
+    private static string Paragraph(Experiment experiment, Process process, JsonObject summary, List<JsonObject> sites, JsonObject main, JsonObject? mixture)
     {
         var inv = CultureInfo.InvariantCulture;
         double loss = summary["validation_loss"]!.GetValue<double>();
@@ -229,10 +229,16 @@ public static class RunReport
             text.Append(inv, $"Distances between predicted beliefs track distances between true beliefs with R² {rb:F3}, and distances between next-token distributions with R² {rn:F3}.");
         }
 
+        if (mixture?["component_identity"] is JsonObject identity && mixture["within_component_belief"] is JsonObject within)
+        {
+            text.Append(inv, $" The process is a mixture of {mixture["components"]} components: the same site encodes which component generated the sequence (held-out R² {Num(identity, "r2_heldout"):F4}) ");
+            text.Append(inv, $"and the belief within each component (held-out R² {Num(within, "r2_heldout"):F4}).");
+        }
+
         return text.ToString();
     }
 
-    private static List<MetricRow> MetricRows(Experiment experiment, JsonObject summary, List<JsonObject> sites, JsonObject main)
+    private static List<MetricRow> MetricRows(Experiment experiment, JsonObject summary, List<JsonObject> sites, JsonObject main, JsonObject? mixture)
     {
         var inv = CultureInfo.InvariantCulture;
         bool paperMess3 = experiment.ProcessSpec == "mess3"
@@ -263,6 +269,15 @@ public static class RunReport
         {
             rows.Add(new MetricRow($"{Str(main, "site")}: PCA components for 80/90/95/99%",
                 string.Create(inv, $"{Num(main, "pca_components_80")}/{Num(main, "pca_components_90")}/{c95}/{Num(main, "pca_components_99")}")));
+        }
+
+        foreach (var (key, label) in new[] { ("component_identity", "component identity"), ("within_component_belief", "within-component belief") })
+        {
+            if (mixture?[key] is JsonObject m)
+            {
+                rows.Add(new MetricRow($"{Str(mixture, "site")}: {label} probe MSE held-out", F(Num(m, "mse_heldout"), "G4"), null,
+                    $"R² {F(Num(m, "r2_heldout"), "F4")}; shuffled {F(Num(m, "shuffle_mse"), "G4")}"));
+            }
         }
 
         return rows;
