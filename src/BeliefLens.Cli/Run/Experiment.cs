@@ -49,6 +49,13 @@ public sealed record ProbeSettings
     public int EmergencePanels { get; }
     public ulong Seed { get; }
 
+    /// <summary>Value equality, sites compared element by element (a record alone would compare the list by reference).</summary>
+    public bool Equals(ProbeSettings? other) =>
+        other is not null && Sites.SequenceEqual(other.Sites, StringComparer.Ordinal)
+        && (Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed) == (other.Concat, other.Weighting, other.FitFraction, other.MaxSequences, other.EmergencePanels, other.Seed);
+
+    public override int GetHashCode() => HashCode.Combine(string.Join('\n', Sites), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed);
+
     public JsonObject ToJson() => new()
     {
         ["sites"] = new JsonArray(Sites.Select(s => (JsonNode)s).ToArray()),
@@ -101,6 +108,15 @@ public sealed record Experiment(
         "lr_schedule", "min_lr_fraction", "grad_clip", "seed", "data", "eval_every", "checkpoint_every", "log_checkpoints",
         "loss_read_every", "exact_validation_limit", "validation_samples",
     ];
+
+    /// <summary>Value equality, process parameters compared as a set of pairs (a record alone would compare the dictionary by reference).</summary>
+    public bool Equals(Experiment? other) =>
+        other is not null && Name == other.Name && ProcessSpec == other.ProcessSpec
+        && ProcessParameters.Count == other.ProcessParameters.Count
+        && ProcessParameters.All(kv => other.ProcessParameters.TryGetValue(kv.Key, out double v) && v.Equals(kv.Value))
+        && Model == other.Model && Training == other.Training && Probe == other.Probe && Device == other.Device;
+
+    public override int GetHashCode() => HashCode.Combine(Name, ProcessSpec, ProcessParameters.Count, Model, Training, Probe, Device);
 
     public Process ResolveProcess() => ProcessResolver.Resolve(ProcessSpec, ProcessParameters);
 
