@@ -169,19 +169,53 @@ public sealed record Experiment(
         var resolvedProcess = ProcessResolver.Resolve(process, parameters);
         var modelDefaults = defaults?.Model ?? TransformerConfig.PaperMess3(resolvedProcess.VocabSize);
         var model = f.Section("model") is JsonObject m
-            ? TransformerConfig.FromJson(m.ToJsonString(), modelDefaults, source: "model")
+            ? InSection("model", () => TransformerConfig.FromJson(m.ToJsonString(), modelDefaults, source: "model"))
             : modelDefaults;
         if (model.DVocab != resolvedProcess.VocabSize)
         {
             throw new BeliefLensInputException($"model.d_vocab: {model.DVocab} does not match the process's {resolvedProcess.VocabSize} tokens; set it to {resolvedProcess.VocabSize}.");
         }
 
-        var training = ParseTraining(f.Section("training"), defaults?.Training ?? new TrainingOptions());
+        var trainingSection = f.Section("training");
+        var training = InSection("training", () => ParseTraining(trainingSection, defaults?.Training ?? new TrainingOptions()));
         var probeDefaults = defaults?.Probe ?? new ProbeSettings(DefaultSites(model));
         var probe = ProbeSettings.FromJson(f.Section("probe"), probeDefaults);
         string device = f.String("device") ?? defaults?.Device ?? "cpu";
         return new Experiment(f.String("experiment") ?? defaults?.Name ?? "custom", process, parameters, model, training, probe, device);
     }
+
+    /// <summary>
+    /// The model and training records name their fields as the train command spells them ("--batch", "d_model",
+    /// "model: field 'x'"); in an experiment file the user needs the path to the field, e.g. training.batch_size.
+    /// </summary>
+    private static T InSection<T>(string section, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (BeliefLensInputException ex) when (!ex.Message.StartsWith(section + ".", StringComparison.Ordinal))
+        {
+            string message = ex.Message;
+            var renamed = System.Text.RegularExpressions.Regex.Match(message, $"^{section}: unknown field '([^']+)'; (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } unknown
+                ? $"{section}.{unknown.Groups[1].Value}: unknown field; {unknown.Groups[2].Value}"
+                : System.Text.RegularExpressions.Regex.Match(message, $"^{section}: field '([^']+)' (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } typed
+                    ? $"{section}.{typed.Groups[1].Value}: {typed.Groups[2].Value}"
+                    : System.Text.RegularExpressions.Regex.Match(message, "^(--[a-z]+|[a-z_0-9]+): (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } plain
+                        ? $"{section}.{FieldNamed(plain.Groups[1].Value)}: {plain.Groups[2].Value}"
+                        : $"{section}: {message}";
+            throw new BeliefLensInputException(renamed);
+        }
+    }
+
+    private static string FieldNamed(string name) => name switch
+    {
+        "--steps" => "steps",
+        "--batch" => "batch_size",
+        "--lr" => "learning_rate",
+        "betas" => "beta1/beta2",
+        _ => name.TrimStart('-'),
+    };
 
     /// <summary>The residual stream after the embedding and after every block, plus the final normalised stream.</summary>
     public static IReadOnlyList<string> DefaultSites(TransformerConfig model)
