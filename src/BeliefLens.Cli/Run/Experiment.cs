@@ -180,6 +180,7 @@ public sealed record Experiment(
         var training = InSection("training", () => ParseTraining(trainingSection, defaults?.Training ?? new TrainingOptions()));
         var probeDefaults = defaults?.Probe ?? new ProbeSettings(DefaultSites(model));
         var probe = ProbeSettings.FromJson(f.Section("probe"), probeDefaults);
+        CheckSites(probe, model);
         string device = f.String("device") ?? defaults?.Device ?? "cpu";
         return new Experiment(f.String("experiment") ?? defaults?.Name ?? "custom", process, parameters, model, training, probe, device);
     }
@@ -216,6 +217,24 @@ public sealed record Experiment(
         "betas" => "beta1/beta2",
         _ => name.TrimStart('-'),
     };
+
+    /// <summary>Checks the probe sites against the model now, not after training has run.</summary>
+    private static void CheckSites(ProbeSettings probe, TransformerConfig model)
+    {
+        var valid = HookedTransformer.HookNamesFor(model).Where(n => !n.EndsWith("hook_pattern", StringComparison.Ordinal)).ToList();
+        foreach (string site in probe.Sites)
+        {
+            if (!valid.Contains(site, StringComparer.Ordinal))
+            {
+                throw new BeliefLensInputException($"probe.sites: '{site}' is not a hook site of this {model.NLayers}-layer model; valid sites are {string.Join(", ", valid)}.");
+            }
+        }
+
+        if (probe.Sites.Distinct(StringComparer.Ordinal).Count() != probe.Sites.Count)
+        {
+            throw new BeliefLensInputException("probe.sites: a site is listed twice; list each once.");
+        }
+    }
 
     /// <summary>The residual stream after the embedding and after every block, plus the final normalised stream.</summary>
     public static IReadOnlyList<string> DefaultSites(TransformerConfig model)
