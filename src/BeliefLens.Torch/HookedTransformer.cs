@@ -168,32 +168,33 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
     // ---------------------------------------------------------------- hook points
 
     /// <summary>Every hook point name, in TransformerLens spelling, in forward order.</summary>
-    public IReadOnlyList<string> HookNames
+    public IReadOnlyList<string> HookNames => HookNamesFor(Config);
+
+    /// <summary>The hook point names a model of <paramref name="config"/> has, without building it (to check sites up front).</summary>
+    public static IReadOnlyList<string> HookNamesFor(TransformerConfig config)
     {
-        get
+        ArgumentNullException.ThrowIfNull(config);
+        var names = new List<string> { "hook_embed", "hook_pos_embed" };
+        for (int l = 0; l < config.NLayers; l++)
         {
-            var names = new List<string> { "hook_embed", "hook_pos_embed" };
-            for (int l = 0; l < Config.NLayers; l++)
+            names.Add($"blocks.{l}.hook_resid_pre");
+            names.Add($"blocks.{l}.attn.hook_pattern");
+            names.Add($"blocks.{l}.hook_attn_out");
+            if (!config.AttnOnly)
             {
-                names.Add($"blocks.{l}.hook_resid_pre");
-                names.Add($"blocks.{l}.attn.hook_pattern");
-                names.Add($"blocks.{l}.hook_attn_out");
-                if (!Config.AttnOnly)
-                {
-                    names.Add($"blocks.{l}.hook_resid_mid");
-                    names.Add($"blocks.{l}.hook_mlp_out");
-                }
-
-                names.Add($"blocks.{l}.hook_resid_post");
+                names.Add($"blocks.{l}.hook_resid_mid");
+                names.Add($"blocks.{l}.hook_mlp_out");
             }
 
-            if (Config.LayerNorm)
-            {
-                names.Add("ln_final.hook_normalized");
-            }
-
-            return names;
+            names.Add($"blocks.{l}.hook_resid_post");
         }
+
+        if (config.LayerNorm)
+        {
+            names.Add("ln_final.hook_normalized");
+        }
+
+        return names;
     }
 
     /// <summary>Number of hooks registered right now; 0 outside <see cref="RunWithHooks"/>/<see cref="RunWithCache"/>.</summary>

@@ -49,6 +49,13 @@ public sealed record ProbeSettings
     public int EmergencePanels { get; }
     public ulong Seed { get; }
 
+    /// <summary>Value equality, sites compared element by element (a record alone would compare the list by reference).</summary>
+    public bool Equals(ProbeSettings? other) =>
+        other is not null && Sites.SequenceEqual(other.Sites, StringComparer.Ordinal)
+        && (Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed) == (other.Concat, other.Weighting, other.FitFraction, other.MaxSequences, other.EmergencePanels, other.Seed);
+
+    public override int GetHashCode() => HashCode.Combine(string.Join('\n', Sites), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed);
+
     public JsonObject ToJson() => new()
     {
         ["sites"] = new JsonArray(Sites.Select(s => (JsonNode)s).ToArray()),
@@ -102,6 +109,15 @@ public sealed record Experiment(
         "loss_read_every", "exact_validation_limit", "validation_samples",
     ];
 
+    /// <summary>Value equality, process parameters compared as a set of pairs (a record alone would compare the dictionary by reference).</summary>
+    public bool Equals(Experiment? other) =>
+        other is not null && Name == other.Name && ProcessSpec == other.ProcessSpec
+        && ProcessParameters.Count == other.ProcessParameters.Count
+        && ProcessParameters.All(kv => other.ProcessParameters.TryGetValue(kv.Key, out double v) && v.Equals(kv.Value))
+        && Model == other.Model && Training == other.Training && Probe == other.Probe && Device == other.Device;
+
+    public override int GetHashCode() => HashCode.Combine(Name, ProcessSpec, ProcessParameters.Count, Model, Training, Probe, Device);
+
     public Process ResolveProcess() => ProcessResolver.Resolve(ProcessSpec, ProcessParameters);
 
     public JsonObject ToJson()
@@ -153,18 +169,71 @@ public sealed record Experiment(
         var resolvedProcess = ProcessResolver.Resolve(process, parameters);
         var modelDefaults = defaults?.Model ?? TransformerConfig.PaperMess3(resolvedProcess.VocabSize);
         var model = f.Section("model") is JsonObject m
-            ? TransformerConfig.FromJson(m.ToJsonString(), modelDefaults, source: "model")
+            ? InSection("model", () => TransformerConfig.FromJson(m.ToJsonString(), modelDefaults, source: "model"))
             : modelDefaults;
         if (model.DVocab != resolvedProcess.VocabSize)
         {
             throw new BeliefLensInputException($"model.d_vocab: {model.DVocab} does not match the process's {resolvedProcess.VocabSize} tokens; set it to {resolvedProcess.VocabSize}.");
         }
 
-        var training = ParseTraining(f.Section("training"), defaults?.Training ?? new TrainingOptions());
+        var trainingSection = f.Section("training");
+        var training = InSection("training", () => ParseTraining(trainingSection, defaults?.Training ?? new TrainingOptions()));
         var probeDefaults = defaults?.Probe ?? new ProbeSettings(DefaultSites(model));
         var probe = ProbeSettings.FromJson(f.Section("probe"), probeDefaults);
+        CheckSites(probe, model);
         string device = f.String("device") ?? defaults?.Device ?? "cpu";
         return new Experiment(f.String("experiment") ?? defaults?.Name ?? "custom", process, parameters, model, training, probe, device);
+    }
+
+    /// <summary>
+    /// The model and training records name their fields as the train command spells them ("--batch", "d_model",
+    /// "model: field 'x'"); in an experiment file the user needs the path to the field, e.g. training.batch_size.
+    /// </summary>
+    private static T InSection<T>(string section, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (BeliefLensInputException ex) when (!ex.Message.StartsWith(section + ".", StringComparison.Ordinal))
+        {
+            string message = ex.Message;
+            var renamed = System.Text.RegularExpressions.Regex.Match(message, $"^{section}: unknown field '([^']+)'; (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } unknown
+                ? $"{section}.{unknown.Groups[1].Value}: unknown field; {unknown.Groups[2].Value}"
+                : System.Text.RegularExpressions.Regex.Match(message, $"^{section}: field '([^']+)' (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } typed
+                    ? $"{section}.{typed.Groups[1].Value}: {typed.Groups[2].Value}"
+                    : System.Text.RegularExpressions.Regex.Match(message, "^(--[a-z]+|[a-z_0-9]+): (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } plain
+                        ? $"{section}.{FieldNamed(plain.Groups[1].Value)}: {plain.Groups[2].Value}"
+                        : $"{section}: {message}";
+            throw new BeliefLensInputException(renamed);
+        }
+    }
+
+    private static string FieldNamed(string name) => name switch
+    {
+        "--steps" => "steps",
+        "--batch" => "batch_size",
+        "--lr" => "learning_rate",
+        "betas" => "beta1/beta2",
+        _ => name.TrimStart('-'),
+    };
+
+    /// <summary>Checks the probe sites against the model now, not after training has run.</summary>
+    private static void CheckSites(ProbeSettings probe, TransformerConfig model)
+    {
+        var valid = HookedTransformer.HookNamesFor(model).Where(n => !n.EndsWith("hook_pattern", StringComparison.Ordinal)).ToList();
+        foreach (string site in probe.Sites)
+        {
+            if (!valid.Contains(site, StringComparer.Ordinal))
+            {
+                throw new BeliefLensInputException($"probe.sites: '{site}' is not a hook site of this {model.NLayers}-layer model; valid sites are {string.Join(", ", valid)}.");
+            }
+        }
+
+        if (probe.Sites.Distinct(StringComparer.Ordinal).Count() != probe.Sites.Count)
+        {
+            throw new BeliefLensInputException("probe.sites: a site is listed twice; list each once.");
+        }
     }
 
     /// <summary>The residual stream after the embedding and after every block, plus the final normalised stream.</summary>

@@ -154,12 +154,14 @@ internal sealed class JsonFields(JsonObject obj, string section)
     {
         try
         {
-            return JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+            // Duplicate names are refused while parsing; JsonObject would otherwise throw ArgumentException on first use.
+            return JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false }) as JsonObject
                 ?? throw new BeliefLensInputException($"{source}: must be a JSON object.");
         }
         catch (JsonException ex)
         {
-            throw new BeliefLensInputException($"{source}: not valid JSON at line {(ex.LineNumber ?? 0) + 1}; fix the file.");
+            string duplicate = ex.Message.StartsWith("Duplicate", StringComparison.Ordinal) ? " (a field appears twice; keep one)" : string.Empty;
+            throw new BeliefLensInputException($"{source}: not valid JSON at line {(ex.LineNumber ?? 0) + 1}{duplicate}; fix the file.");
         }
     }
 }

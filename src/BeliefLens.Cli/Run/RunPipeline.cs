@@ -201,7 +201,8 @@ public static class RunPipeline
         var steps = Checkpoints.CompleteSteps(dir);
         long finalStep = experiment.Training.Steps;
         var done = ReadProbedSteps(dir);
-        bool finalDone = File.Exists(RunFiles.FinalProbe(dir)) && File.Exists(RunFiles.TrueBeliefs(dir));
+        // The final probe is complete only once its line is in probes.jsonl too (a kill can fall between the two).
+        bool finalDone = File.Exists(RunFiles.FinalProbe(dir)) && File.Exists(RunFiles.TrueBeliefs(dir)) && done.Contains(finalStep);
         var pending = steps.Where(s => s != finalStep && !done.Contains(s)).ToList();
         if (!done.Contains(0))
         {
@@ -211,6 +212,11 @@ public static class RunPipeline
         if (pending.Count == 0 && finalDone)
         {
             observer.Stage("probe", "all checkpoints already probed; skipped");
+            if (JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))?["probes"] is null)
+            {
+                WriteSummaryProbes(dir); // killed after probing but before summary.json got its probe metrics
+            }
+
             return;
         }
 

@@ -1,0 +1,355 @@
+using System.Text.Json.Nodes;
+using BeliefLens.Cli.Run;
+using BeliefLens.Core;
+using BeliefLens.Torch;
+
+namespace BeliefLens.Cli.Tests.Run;
+
+/// <summary>One finished tiny run, shared by the tests of a class; tests that change it work on a copy.</summary>
+public sealed class FinishedTinyRun : IDisposable
+{
+    private readonly TempDir _temp = new();
+
+    public FinishedTinyRun()
+    {
+        Experiment = TinyExperiment.Create();
+        Observer = new RecordingObserver();
+        RunPipeline.Execute(Experiment, Directory, force: false, Observer, CancellationToken.None);
+    }
+
+    public Experiment Experiment { get; }
+
+    public string Directory => _temp.Combine("run");
+
+    internal RecordingObserver Observer { get; }
+
+    public void Dispose() => _temp.Dispose();
+}
+
+/// <summary>The run directory a tiny end-to-end run leaves, and how a second run and `report` treat it.</summary>
+public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<FinishedTinyRun>
+{
+    private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
+    private static JsonObject ReadJson(string path) => JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+
+    [Fact]
+    public void SummaryHoldsTheContractFields()
+    {
+        var summary = ReadJson(RunFiles.Summary(run.Directory));
+        Assert.Equal("mess3", summary["process"]!.GetValue<string>());
+        Assert.Equal(40, summary["steps"]!.GetValue<long>());
+        Assert.Equal(40L * 16 * 4, summary["tokens"]!.GetValue<long>());
+        Assert.True(summary["wall_seconds"]!.GetValue<double>() > 0);
+        double floor = summary["loss_floor"]!.GetValue<double>();
+        double loss = summary["validation_loss"]!.GetValue<double>();
+
+        // The floor is the mean myopic entropy over the 4 positions, computed exactly (81 sequences).
+        var process = run.Experiment.ResolveProcess();
+        Assert.True(summary["validation_exact"]!.GetValue<bool>());
+        Assert.InRange(floor, 0.5, Math.Log(3));
+        Assert.True(loss >= floor - 1e-6, $"loss {loss} is below the floor {floor}");
+        Assert.Equal(3, process.VocabSize);
+
+        var probes = summary["probes"]!.AsArray().Select(p => p!.AsObject()).ToList();
+        Assert.Equal([.. run.Experiment.Probe.Sites, "concat"], probes.Select(p => p["site"]!.GetValue<string>()));
+        foreach (var p in probes)
+        {
+            foreach (string key in new[] { "mse_heldout", "r2_heldout", "shuffle_mse", "untrained_mse" })
+            {
+                Assert.True(p[key] is JsonValue v && double.IsFinite(v.GetValue<double>()), $"{p["site"]}: {key} missing or not finite");
+            }
+
+            Assert.True(p["mse_heldout"]!.GetValue<double>() >= 0);
+            Assert.True(p["shuffle_mse"]!.GetValue<double>() > 0);
+        }
+
+        Assert.Equal("paper", summary["probe_weighting"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void ProbesJsonlHasStepZeroAndEveryCheckpoint()
+    {
+        var steps = RunPipeline.ReadProbeLines(run.Directory).Select(l => l["step"]!.GetValue<long>()).ToList();
+        var checkpoints = Checkpoints.CompleteSteps(run.Directory);
+        Assert.Equal(run.Experiment.Training.CheckpointSteps().ToList(), checkpoints);
+        Assert.Equal([0L, .. checkpoints], steps);
+        Assert.Equal(steps.Count, File.ReadAllLines(RunFiles.Probes(run.Directory)).Length);
+        foreach (var line in RunPipeline.ReadProbeLines(run.Directory))
+        {
+            long step = line["step"]!.GetValue<long>();
+            Assert.Equal(step * 16 * 4, line["tokens"]!.GetValue<long>());
+            Assert.True(File.Exists(RunFiles.Emergence(run.Directory, step)), $"no emergence file for step {step}");
+        }
+    }
+
+    [Fact]
+    public void ConfigJsonParsesBackAsTheSameExperiment()
+    {
+        var config = ReadJson(RunFiles.Config(run.Directory));
+        Assert.Equal(run.Experiment, Experiment.FromJson(config));
+        Assert.Equal("mess3", config["process"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void ReportIsSelfContainedAndFiguresDecode()
+    {
+        string html = File.ReadAllText(RunFiles.Report(run.Directory));
+        Assert.Contains("data:image/png;base64,", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("src=\"figures/", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("src=\"/", html, StringComparison.Ordinal);
+        Assert.Contains("blocks.0.hook_resid_post", html, StringComparison.Ordinal);
+
+        var pngs = Directory.GetFiles(RunFiles.Figures(run.Directory), "*.png");
+        Assert.True(pngs.Length >= 6, $"only {pngs.Length} PNG figures");
+        foreach (string png in pngs)
+        {
+            byte[] bytes = File.ReadAllBytes(png);
+            Assert.True(bytes.Length > 1000, $"{png} is only {bytes.Length} bytes");
+            Assert.Equal(PngSignature, bytes[..8]);
+
+            // IHDR: width and height are non-zero.
+            Assert.True(BitConverter.ToUInt32([.. bytes[16..20].Reverse()]) > 0 && BitConverter.ToUInt32([.. bytes[20..24].Reverse()]) > 0);
+        }
+
+        Assert.NotEmpty(Directory.GetFiles(RunFiles.Figures(run.Directory), "*.svg"));
+    }
+
+    [Fact]
+    public void StagesRanInOrder()
+    {
+        Assert.Equal(["train", "probe", "report"], run.Observer.Stages.Select(s => s.Name));
+        Assert.Equal(40, run.Observer.TrainingSteps[^1]);
+    }
+
+    [Fact]
+    public void SecondIdenticalRunSkipsTrainingAndProbingButRendersAgain()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        var before = Snapshot(dir);
+        File.Delete(RunFiles.Report(dir));
+        Directory.Delete(RunFiles.Figures(dir), recursive: true);
+
+        var observer = new RecordingObserver();
+        RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
+
+        Assert.Equal("already finished; skipped", observer.DetailOf("train"));
+        Assert.Equal("all checkpoints already probed; skipped", observer.DetailOf("probe"));
+        Assert.Empty(observer.TrainingSteps);
+        Assert.Equal(before, Snapshot(dir));
+        Assert.True(File.Exists(RunFiles.Report(dir)));
+        Assert.NotEmpty(Directory.GetFiles(RunFiles.Figures(dir), "*.png"));
+    }
+
+    [Fact]
+    public void DeletingTheFinalProbeRedoesOnlyTheFinalProbe()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        var before = Snapshot(dir);
+        var probesBefore = RunPipeline.ReadProbeLines(dir).Select(l => l.ToJsonString()).ToList();
+        File.Delete(RunFiles.FinalProbe(dir));
+        File.Delete(RunFiles.TrueBeliefs(dir));
+
+        var observer = new RecordingObserver();
+        RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
+
+        Assert.Equal("already finished; skipped", observer.DetailOf("train"));
+        Assert.Equal("1 checkpoints", observer.DetailOf("probe"));
+        var after = Snapshot(dir);
+        foreach (var (file, stamp) in before.Where(kv => kv.Key.StartsWith("checkpoints", StringComparison.Ordinal) || kv.Key == "metrics.jsonl" || kv.Key == "config.json"))
+        {
+            Assert.Equal(stamp, after[file]);
+        }
+
+        // The probe is deterministic: the redone final probe gives the same numbers as before.
+        Assert.Equal(probesBefore, RunPipeline.ReadProbeLines(dir).Select(l => l.ToJsonString()).ToList());
+        Assert.Equal(ReadJson(RunFiles.Summary(run.Directory)).ToJsonString(), ReadJson(RunFiles.Summary(dir)).ToJsonString());
+    }
+
+    [Fact]
+    public void AMissingFinalProbeLineOrSummaryProbesIsRepaired()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        var lines = File.ReadAllLines(RunFiles.Probes(dir));
+        File.WriteAllLines(RunFiles.Probes(dir), lines[..^1]);
+        var summary = ReadJson(RunFiles.Summary(dir));
+        summary.Remove("probes");
+        File.WriteAllText(RunFiles.Summary(dir), summary.ToJsonString());
+
+        RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, new RecordingObserver(), CancellationToken.None);
+
+        Assert.Equal(lines, File.ReadAllLines(RunFiles.Probes(dir)));
+        Assert.Equal(ReadJson(RunFiles.Summary(run.Directory))["probes"]!.ToJsonString(), ReadJson(RunFiles.Summary(dir))["probes"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void ADifferentExperimentIsRefusedByFieldAndForceReplacesIt()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        var before = Snapshot(dir);
+        var other = TinyExperiment.Create(seed: 8);
+
+        var error = Assert.Throws<BeliefLensInputException>(() => RunPipeline.Execute(other, dir, force: false, new RecordingObserver(), CancellationToken.None));
+        Assert.Contains("training.seed", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--force", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Equal(before, Snapshot(dir));
+
+        RunPipeline.Execute(other, dir, force: true, new RecordingObserver(), CancellationToken.None);
+        Assert.Equal(other, Experiment.FromJson(ReadJson(RunFiles.Config(dir))));
+        Assert.Equal([0L, .. Checkpoints.CompleteSteps(dir)], RunPipeline.ReadProbeLines(dir).Select(l => l["step"]!.GetValue<long>()));
+        Assert.NotEqual(
+            InterruptedRunTests.Weights(Checkpoints.ModelPath(run.Directory, 40)),
+            InterruptedRunTests.Weights(Checkpoints.ModelPath(dir, 40)));
+    }
+
+    [Fact]
+    public void AProbeSettingChangeIsAlsoADifferentExperiment()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        var json = TinyExperiment.Json();
+        json["probe"]!["weighting"] = "prob";
+        var error = Assert.Throws<BeliefLensInputException>(() =>
+            RunPipeline.Execute(Experiment.FromJson(json), dir, force: false, new RecordingObserver(), CancellationToken.None));
+        Assert.Contains("probe.weighting", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ANonEmptyDirectoryWithoutARunIsRefused()
+    {
+        using var temp = new TempDir();
+        File.WriteAllText(temp.Combine("notes.txt"), "mine");
+        var error = Assert.Throws<BeliefLensInputException>(() =>
+            RunPipeline.Execute(TinyExperiment.Create(), temp.Path, force: false, new RecordingObserver(), CancellationToken.None));
+        Assert.Contains("--force", error.Message, StringComparison.Ordinal);
+        Assert.Equal("mine", File.ReadAllText(temp.Combine("notes.txt")));
+    }
+
+    [Fact]
+    public void ReportRendersFromFilesAlone()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        Directory.Delete(Checkpoints.Directory(dir), recursive: true);
+        Directory.Delete(RunFiles.Figures(dir), recursive: true);
+        File.Delete(RunFiles.Report(dir));
+
+        Assert.Equal(RunFiles.Report(dir), RunReport.Render(dir));
+        Assert.Contains("data:image/png;base64,", File.ReadAllText(RunFiles.Report(dir)), StringComparison.Ordinal);
+        Assert.Equal(
+            Directory.GetFiles(RunFiles.Figures(run.Directory)).Select(Path.GetFileName).Order(),
+            Directory.GetFiles(RunFiles.Figures(dir)).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void ReportOnANonRunDirectoryIsAOneLineError()
+    {
+        using var temp = new TempDir();
+        var error = Assert.Throws<BeliefLensInputException>(() => RunReport.Render(temp.Path));
+        Assert.Contains("not a finished run", error.Message, StringComparison.Ordinal);
+        Assert.Contains("config.json", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));
+    }
+
+    /// <summary>Every file under the run except the rendered outputs, with its size, mtime and content hash.</summary>
+    internal static Dictionary<string, string> Snapshot(string dir) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(dir, f))
+            .Where(f => f != "report.html" && !f.StartsWith("figures", StringComparison.Ordinal))
+            .ToDictionary(f => f, f =>
+            {
+                string full = Path.Combine(dir, f);
+                return $"{File.GetLastWriteTimeUtc(full).Ticks}:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(full)))}";
+            });
+}
+
+/// <summary>Cancelling mid-training leaves a run that resumes to exactly the uninterrupted result.</summary>
+public sealed class InterruptedRunTests(FinishedTinyRun run) : IClassFixture<FinishedTinyRun>
+{
+    [Fact]
+    public void CancelledTrainingResumesToTheSameFinalWeights()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        using var cancel = new CancellationTokenSource();
+        var observer = new RecordingObserver(cancel, cancelStep: 20);
+
+        Assert.ThrowsAny<OperationCanceledException>(() => RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, cancel.Token));
+        Assert.Equal(20, observer.TrainingSteps[^1]);
+        Assert.False(File.Exists(RunFiles.Summary(dir)));
+        var partial = Checkpoints.CompleteSteps(dir);
+        Assert.Equal(12, partial[^1]);
+
+        var resumed = new RecordingObserver();
+        RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, resumed, CancellationToken.None);
+        Assert.Equal("resuming from the last checkpoint", resumed.DetailOf("train"));
+        Assert.True(resumed.TrainingSteps[0] > 12);
+
+        // Compare the numbers: .pt files are zip archives whose entries carry write times, so their bytes differ.
+        foreach (long step in new long[] { 12, 40 })
+        {
+            Assert.Equal(Weights(Checkpoints.ModelPath(run.Directory, step)), Weights(Checkpoints.ModelPath(dir, step)));
+        }
+
+        var expected = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(run.Directory)))!;
+        var actual = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))!;
+        Assert.Equal(expected["validation_loss"]!.GetValue<double>(), actual["validation_loss"]!.GetValue<double>());
+        Assert.Equal(expected["probes"]!.ToJsonString(), actual["probes"]!.ToJsonString());
+        Assert.Equal(File.ReadAllLines(RunFiles.Probes(run.Directory)), File.ReadAllLines(RunFiles.Probes(dir)));
+
+        // metrics.jsonl keeps one line per logged step: nothing duplicated by the resume.
+        var metricSteps = File.ReadAllLines(RunFiles.Metrics(dir)).Select(l => JsonNode.Parse(l)!["step"]!.GetValue<long>()).ToList();
+        Assert.Equal(metricSteps.Distinct().Order(), metricSteps);
+    }
+
+    /// <summary>Every float32 weight of a checkpoint, in name order.</summary>
+    internal static float[] Weights(string path)
+    {
+        var state = Checkpoints.LoadStateDict(path);
+        try
+        {
+            return state.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                .Where(kv => kv.Value.dtype == TorchSharp.torch.float32)
+                .SelectMany(kv => kv.Value.data<float>().ToArray()).ToArray();
+        }
+        finally
+        {
+            foreach (var t in state.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void CancelledProbingResumesWithoutRetraining()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+
+        // Pretend the run was killed while probing: the final probe and the later emergence lines are gone.
+        File.Delete(RunFiles.FinalProbe(dir));
+        File.Delete(RunFiles.TrueBeliefs(dir));
+        var lines = File.ReadAllLines(RunFiles.Probes(dir));
+        File.WriteAllLines(RunFiles.Probes(dir), [.. lines[..2], lines[2][..(lines[2].Length / 2)]]);
+
+        var observer = new RecordingObserver();
+        RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
+        Assert.Equal("already finished; skipped", observer.DetailOf("train"));
+        Assert.Equal($"{lines.Length - 2} checkpoints", observer.DetailOf("probe"));
+        Assert.Equal(lines, File.ReadAllLines(RunFiles.Probes(dir)));
+    }
+}
