@@ -29,6 +29,7 @@ public sealed class ExperimentJsonTests
     [InlineData("mess3")]
     [InlineData("rrxor")]
     [InlineData("z1r")]
+    [InlineData("mess3-mixture")]
     public void EveryPresetParsesAndRoundTrips(string name)
     {
         foreach (bool longRun in new[] { false, true })
