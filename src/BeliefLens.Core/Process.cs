@@ -70,7 +70,8 @@ public sealed class Process
         double[][][] transitions,
         double[]? initial = null,
         IReadOnlyList<string>? tokenNames = null,
-        IReadOnlyList<string>? stateNames = null)
+        IReadOnlyList<string>? stateNames = null,
+        double[]? tau = null)
     {
         ArgumentNullException.ThrowIfNull(transitions);
         if (string.IsNullOrWhiteSpace(name))
@@ -167,8 +168,11 @@ public sealed class Process
             }
         }
 
-        double[] tau;
-        if (kind == ProcessKind.Hmm)
+        if (tau is not null)
+        {
+            tau = CheckGivenTau(kind, tau, total, s);
+        }
+        else if (kind == ProcessKind.Hmm)
         {
             tau = Enumerable.Repeat(1.0, s).ToArray();
         }
@@ -267,6 +271,43 @@ public sealed class Process
         }
 
         return new Process(name, kind, v, s, flat, tau, start, tokens, states);
+    }
+
+    // A caller-supplied τ (needed when eigenvalue 1 is degenerate, as in mixtures) must satisfy (Σx T[x]) τ = τ.
+    private static double[] CheckGivenTau(ProcessKind kind, double[] given, double[] total, int s)
+    {
+        if (given.Length != s || given.Any(d => !double.IsFinite(d)))
+        {
+            throw new BeliefLensInputException($"tau: needs {s} finite entries (one per state).");
+        }
+
+        if (kind == ProcessKind.Hmm && given.Any(d => d != 1))
+        {
+            throw new BeliefLensInputException("tau: an HMM's τ is all ones; omit it.");
+        }
+
+        double sum = given.Sum();
+        if (Math.Abs(sum) < 1e-300)
+        {
+            throw new BeliefLensInputException("tau: sums to 0 and cannot be normalised.");
+        }
+
+        var tau = given.Select(d => d * s / sum).ToArray();
+        for (int i = 0; i < s; i++)
+        {
+            double image = 0;
+            for (int j = 0; j < s; j++)
+            {
+                image += total[i * s + j] * tau[j];
+            }
+
+            if (Math.Abs(image - tau[i]) > 1e-9 * Math.Max(1, Math.Abs(tau[i])))
+            {
+                throw new BeliefLensInputException($"tau: entry {i} is not preserved by Σx T[x] (need (Σx T[x]) τ = τ).");
+            }
+        }
+
+        return tau;
     }
 
     /// <summary><c>Σx T[x]</c> as a flat S×S matrix.</summary>

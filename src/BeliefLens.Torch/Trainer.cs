@@ -19,8 +19,9 @@ public sealed record TrainingSummary(
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
 /// <summary>What to train on and where: the resolved process plus how the user named it (for config.json).</summary>
+/// <paramref name="ExtraConfig"/> holds further sections (e.g. an experiment's probe settings) that config.json records too.
 public sealed record TrainingRun(Process Process, string ProcessSpec, IReadOnlyDictionary<string, double> ProcessParameters,
-    TransformerConfig Model, TrainingOptions Options, string RunDirectory, string Device = "cpu");
+    TransformerConfig Model, TrainingOptions Options, string RunDirectory, string Device = "cpu", JsonObject? ExtraConfig = null);
 
 /// <summary>Trains a <see cref="HookedTransformer"/> on a process with checkpoints, metrics and exact validation.</summary>
 public static class Trainer
@@ -34,7 +35,7 @@ public static class Trainer
             parameters[k] = v;
         }
 
-        return new JsonObject
+        var config = new JsonObject
         {
             ["process"] = run.ProcessSpec,
             ["process_name"] = run.Process.Name,
@@ -42,6 +43,12 @@ public static class Trainer
             ["model"] = run.Model.ToJson(),
             ["training"] = run.Options.ToJson(),
         };
+        foreach (var (key, value) in run.ExtraConfig ?? [])
+        {
+            config[key] = value?.DeepClone();
+        }
+
+        return config;
     }
 
     /// <summary>

@@ -1,111 +1,28 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json.Nodes;
 using BeliefLens.Core;
-using BeliefLens.Torch;
-using static TorchSharp.torch;
 
 namespace BeliefLens.Cli.Commands;
 
-/// <summary><c>belieflens bench train [--threads N] [--steps N] [--batch N]</c>: training throughput of the paper's Mess3 model.</summary>
+/// <summary><c>belieflens bench &lt;beliefs|train|probe&gt; ...</c>: speed benchmarks, one JSON line each. Speed goals live here, never in tests.</summary>
 public sealed class BenchCommand : ICommand
 {
+    private static readonly Dictionary<string, Func<CommandArguments, int>> Benchmarks = new(StringComparer.Ordinal)
+    {
+        ["beliefs"] = BenchBeliefs.Run,
+        ["train"] = BenchTrain.Run,
+        ["probe"] = BenchProbe.Run,
+    };
+
     public string Name => "bench";
 
-    public string Summary => "benchmarks: bench train [--threads N] [--steps N] [--batch N] [--attention fused|explicit] prints {steps_per_s, tokens_per_s, threads}";
+    public string Summary => "benchmarks, one JSON line each: bench beliefs [--depth L] | bench train [--threads N] [--steps N] [--batch N] [--attention explicit|fused] | bench probe [--models DIR]";
 
     public int Run(CommandArguments args)
     {
-        string subject = args.Positionals.Count > 0 ? args.Positionals[0] : throw new BeliefLensInputException("bench: say what to benchmark, e.g. 'belieflens bench train'.");
-        if (subject != "train")
-        {
-            throw new BeliefLensInputException($"bench: unknown benchmark '{subject}'; valid: train.");
-        }
-
-        int? threads = args.Int("threads", 1, 1024);
-        int steps = args.Int("steps", 1, 10_000_000) ?? 1000;
-        int batch = args.Int("batch", 1, 1 << 20) ?? 64;
-        string attention = args.Option("attention") ?? "explicit";
-        if (attention is not ("fused" or "explicit"))
-        {
-            throw new BeliefLensInputException($"--attention: '{attention}' is not valid; use fused or explicit.");
-        }
-
-        args.RejectUnknown(1);
-        _fused = attention == "fused";
-
-        int[] candidates = threads is int t ? [t] : Enumerable.Range(1, Math.Max(1, Environment.ProcessorCount)).ToArray();
-        (int Threads, double StepsPerSecond) best = (candidates[0], 0);
-        if (candidates.Length == 1)
-        {
-            best = (candidates[0], Measure(candidates[0], steps, batch));
-        }
-        else
-        {
-            // Two alternating time-boxed trials per thread count; a count's score is its worse trial, so one lucky
-            // quiet moment on a shared machine does not pick a thread count that is slow under contention.
-            var score = candidates.ToDictionary(n => n, _ => double.MaxValue);
-            for (int round = 0; round < 2; round++)
-            {
-                foreach (int n in candidates)
-                {
-                    score[n] = Math.Min(score[n], Measure(n, Math.Max(50, steps / 5), batch, TimeSpan.FromSeconds(3)));
-                }
-            }
-
-            int chosen = score.MaxBy(kv => kv.Value).Key;
-            best = (chosen, Measure(chosen, steps, batch));
-        }
-
-        var json = new JsonObject
-        {
-            ["steps_per_s"] = Math.Round(best.StepsPerSecond, 2),
-            ["tokens_per_s"] = Math.Round(best.StepsPerSecond * batch * 10, 1),
-            ["threads"] = best.Threads,
-            ["batch"] = batch,
-            ["steps"] = steps,
-        };
-        Console.WriteLine(json.ToJsonString());
-        return 0;
-    }
-
-    private static bool _fused = true;
-
-    private static double Measure(int threads, int steps, int batch, TimeSpan? limit = null)
-    {
-        set_num_threads(threads);
-        var process = BuiltinProcesses.Mess3();
-        var config = TransformerConfig.PaperMess3();
-        var options = new TrainingOptions(steps: steps, batchSize: batch, learningRate: 1e-3, warmupSteps: 0, lrSchedule: "constant", gradClip: 0);
-        using var model = new HookedTransformer(config, CPU, seed: 0) { UseFusedAttention = _fused };
-        using var optimizer = new FlatOptimizer(model, options);
-        var source = new SequenceSource(process, "sampled", batch, config.NCtx + 1, new Rng(0));
-        using var lossSum = zeros([], dtype: float32);
-        void Step()
-        {
-            using var scope = NewDisposeScope();
-            var tokens = source.Next(CPU);
-            model.ZeroGrad();
-            var loss = model.NextTokenLoss(tokens);
-            loss.backward();
-            optimizer.Step(1e-3);
-            lossSum.add_(loss.detach());
-        }
-
-        for (int k = 0; k < 50; k++)
-        {
-            Step();
-        }
-
-        var clock = Stopwatch.StartNew();
-        int done = 0;
-        while (done < steps && (limit is null || clock.Elapsed < limit))
-        {
-            Step();
-            done++;
-        }
-
-        _ = lossSum.item<float>(); // one sync at the end
-        return done / clock.Elapsed.TotalSeconds;
+        string subject = args.Positionals.Count > 0
+            ? args.Positionals[0]
+            : throw new BeliefLensInputException($"bench: say what to benchmark; valid: {string.Join(", ", Benchmarks.Keys)}.");
+        return Benchmarks.TryGetValue(subject, out var run)
+            ? run(args)
+            : throw new BeliefLensInputException($"bench: unknown benchmark '{subject}'; valid: {string.Join(", ", Benchmarks.Keys)}.");
     }
 }

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using BeliefLens.Core;
+using BeliefLens.Torch;
+using BeliefLens.Torch.Probing;
+using static TorchSharp.torch;
+
+namespace BeliefLens.Cli.Commands;
+
+/// <summary>
+/// <c>belieflens bench probe [--models DIR] [--threads N]</c>: one affine fit on 590,490 × 64 rows (goal &lt; 0.3 s), and
+/// probing all six Mess3 paper checkpoints with their forward passes (goal &lt; 30 s) when DIR/mess3 exists.
+/// </summary>
+internal static class BenchProbe
+{
+    public static int Run(CommandArguments args)
+    {
+        string? models = args.Option("models");
+        int? threads = args.Int("threads", 1, 1024);
+        args.RejectUnknown(1);
+        if (threads is int n)
+        {
+            set_num_threads(n);
+        }
+
+        var (best, median, _) = ProbeBenchmarks.AffineFit();
+        var json = new JsonObject
+        {
+            ["affine_fit_rows"] = 590_490,
+            ["affine_fit_features"] = 64,
+            ["affine_fit_best_s"] = Math.Round(best.TotalSeconds, 4),
+            ["affine_fit_median_s"] = Math.Round(median.TotalSeconds, 4),
+        };
+
+        string dir = Path.Combine(models ?? Path.Combine("..", "shared", "paper-models"), "mess3");
+        if (Directory.Exists(dir))
+        {
+            var clock = Stopwatch.StartNew();
+            var config = TransformerConfig.FromTrainConfigFile(Path.Combine(dir, "train_config.json"));
+            var process = BuiltinProcesses.Mess3();
+            var inputs = ProbeInputs.Build(process, config.NCtx);
+            var options = ProbeOptions.Paper() with { Controls = false };
+            var results = new JsonObject();
+            var files = Directory.EnumerateFiles(dir, "*.pt")
+                .OrderBy(f => long.Parse(Path.GetFileNameWithoutExtension(f), CultureInfo.InvariantCulture)).ToList();
+            foreach (string file in files)
+            {
+                using var model = Checkpoints.LoadModel(file, config, CPU);
+                var site = ProbeRunner.Run(model, process, options, inputs: inputs).Sites[0];
+                results[Path.GetFileNameWithoutExtension(file)] = site.InSample.Mse;
+            }
+
+            json["mess3_checkpoints"] = files.Count;
+            json["mess3_probe_all_s"] = Math.Round(clock.Elapsed.TotalSeconds, 2);
+            json["mess3_mse_insample"] = results;
+        }
+        else
+        {
+            json["mess3_probe_all_s"] = null;
+            json["note"] = $"no paper checkpoints at {dir}; pass --models DIR";
+        }
+
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+}

@@ -1,0 +1,268 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BeliefLens.Core;
+using BeliefLens.Torch;
+
+namespace BeliefLens.Cli.Run;
+
+/// <summary>How the run stage probes the checkpoints.</summary>
+public sealed record ProbeSettings
+{
+    public static readonly IReadOnlyList<string> Weightings = ["paper", "prob"];
+
+    public ProbeSettings(IReadOnlyList<string> sites, bool concat = true, string weighting = "paper", double fitFraction = 0.2, int maxSequences = 131_072, int emergencePanels = 8, ulong seed = 0)
+    {
+        if (sites.Count == 0)
+        {
+            throw new BeliefLensInputException("probe.sites: name at least one hook site, e.g. [\"blocks.3.hook_resid_post\"].");
+        }
+
+        if (!Weightings.Contains(weighting))
+        {
+            throw new BeliefLensInputException($"probe.weighting: '{weighting}' is not known; use paper or prob.");
+        }
+
+        if (!(fitFraction is > 0 and < 1))
+        {
+            throw new BeliefLensInputException("probe.fit_fraction: must lie strictly between 0 and 1 (the paper fits on 0.2).");
+        }
+
+        if (maxSequences < 10)
+        {
+            throw new BeliefLensInputException("probe.max_sequences: must be at least 10.");
+        }
+
+        if (emergencePanels is < 1 or > 12)
+        {
+            throw new BeliefLensInputException("probe.emergence_panels: must lie in [1, 12].");
+        }
+
+        (Sites, Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed) = (sites.ToArray(), concat, weighting, fitFraction, maxSequences, emergencePanels, seed);
+    }
+
+    public IReadOnlyList<string> Sites { get; }
+    public bool Concat { get; }
+    public string Weighting { get; }
+    public double FitFraction { get; }
+    public int MaxSequences { get; }
+    public int EmergencePanels { get; }
+    public ulong Seed { get; }
+
+    public JsonObject ToJson() => new()
+    {
+        ["sites"] = new JsonArray(Sites.Select(s => (JsonNode)s).ToArray()),
+        ["concat"] = Concat,
+        ["weighting"] = Weighting,
+        ["fit_fraction"] = FitFraction,
+        ["max_sequences"] = MaxSequences,
+        ["emergence_panels"] = EmergencePanels,
+        ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+    };
+
+    internal static ProbeSettings FromJson(JsonObject? obj, ProbeSettings defaults)
+    {
+        if (obj is null)
+        {
+            return defaults;
+        }
+
+        var f = new JsonFields(obj, "probe");
+        f.RejectUnknown(["sites", "concat", "weighting", "fit_fraction", "max_sequences", "emergence_panels", "seed"]);
+        return new ProbeSettings(
+            f.Strings("sites") ?? defaults.Sites,
+            f.Bool("concat") ?? defaults.Concat,
+            f.String("weighting") ?? defaults.Weighting,
+            f.Double("fit_fraction") ?? defaults.FitFraction,
+            f.Int("max_sequences") ?? defaults.MaxSequences,
+            f.Int("emergence_panels") ?? defaults.EmergencePanels,
+            f.ULong("seed") ?? defaults.Seed);
+    }
+}
+
+/// <summary>
+/// One experiment: the process, the model, the training and the probes. Its JSON form is the run directory's
+/// resolved config.json; an experiment file holds the same fields and unknown ones are rejected by name.
+/// </summary>
+public sealed record Experiment(
+    string Name,
+    string ProcessSpec,
+    IReadOnlyDictionary<string, double> ProcessParameters,
+    TransformerConfig Model,
+    TrainingOptions Training,
+    ProbeSettings Probe,
+    string Device)
+{
+    public static readonly IReadOnlyList<string> Fields = ["experiment", "process", "process_name", "process_params", "model", "training", "probe", "device"];
+
+    public static readonly IReadOnlyList<string> TrainingFields =
+    [
+        "steps", "batch_size", "learning_rate", "optimizer", "weight_decay", "beta1", "beta2", "momentum", "warmup_steps",
+        "lr_schedule", "min_lr_fraction", "grad_clip", "seed", "data", "eval_every", "checkpoint_every", "log_checkpoints",
+        "loss_read_every", "exact_validation_limit", "validation_samples",
+    ];
+
+    public Process ResolveProcess() => ProcessResolver.Resolve(ProcessSpec, ProcessParameters);
+
+    public JsonObject ToJson()
+    {
+        var parameters = new JsonObject();
+        foreach (var (k, v) in ProcessParameters.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            parameters[k] = v;
+        }
+
+        return new JsonObject
+        {
+            ["experiment"] = Name,
+            ["process"] = ProcessSpec,
+            ["process_params"] = parameters,
+            ["model"] = Model.ToJson(),
+            ["training"] = Training.ToJson(),
+            ["probe"] = Probe.ToJson(),
+            ["device"] = Device,
+        };
+    }
+
+    public string ToJsonString() => ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>Parses an experiment; missing sections take the values of <paramref name="defaults"/> (or the built-in defaults).</summary>
+    public static Experiment FromJson(JsonObject obj, Experiment? defaults = null)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        var f = new JsonFields(obj, string.Empty);
+        f.RejectUnknown(Fields);
+        string process = f.String("process") ?? defaults?.ProcessSpec ?? "mess3";
+        var parameters = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (f.Section("process_params") is JsonObject p)
+        {
+            var pf = new JsonFields(p, "process_params");
+            foreach (var (key, _) in p)
+            {
+                parameters[key] = pf.Double(key)!.Value;
+            }
+        }
+        else if (defaults is not null && process == defaults.ProcessSpec)
+        {
+            foreach (var (k, v) in defaults.ProcessParameters)
+            {
+                parameters[k] = v;
+            }
+        }
+
+        var resolvedProcess = ProcessResolver.Resolve(process, parameters);
+        var modelDefaults = defaults?.Model ?? TransformerConfig.PaperMess3(resolvedProcess.VocabSize);
+        var model = f.Section("model") is JsonObject m
+            ? TransformerConfig.FromJson(m.ToJsonString(), modelDefaults, source: "model")
+            : modelDefaults;
+        if (model.DVocab != resolvedProcess.VocabSize)
+        {
+            throw new BeliefLensInputException($"model.d_vocab: {model.DVocab} does not match the process's {resolvedProcess.VocabSize} tokens; set it to {resolvedProcess.VocabSize}.");
+        }
+
+        var training = ParseTraining(f.Section("training"), defaults?.Training ?? new TrainingOptions());
+        var probeDefaults = defaults?.Probe ?? new ProbeSettings(DefaultSites(model));
+        var probe = ProbeSettings.FromJson(f.Section("probe"), probeDefaults);
+        string device = f.String("device") ?? defaults?.Device ?? "cpu";
+        return new Experiment(f.String("experiment") ?? defaults?.Name ?? "custom", process, parameters, model, training, probe, device);
+    }
+
+    /// <summary>The residual stream after the embedding and after every block, plus the final normalised stream.</summary>
+    public static IReadOnlyList<string> DefaultSites(TransformerConfig model)
+    {
+        var sites = new List<string> { "blocks.0.hook_resid_pre" };
+        for (int l = 0; l < model.NLayers; l++)
+        {
+            sites.Add($"blocks.{l}.hook_resid_post");
+        }
+
+        if (model.LayerNorm)
+        {
+            sites.Add("ln_final.hook_normalized");
+        }
+
+        return sites;
+    }
+
+    private static TrainingOptions ParseTraining(JsonObject? obj, TrainingOptions d)
+    {
+        if (obj is null)
+        {
+            return d;
+        }
+
+        var f = new JsonFields(obj, "training");
+        f.RejectUnknown(TrainingFields);
+        return new TrainingOptions(
+            steps: f.Long("steps") ?? d.Steps,
+            batchSize: f.Int("batch_size") ?? d.BatchSize,
+            learningRate: f.Double("learning_rate") ?? d.LearningRate,
+            optimizer: f.String("optimizer") ?? d.Optimizer,
+            weightDecay: f.Double("weight_decay") ?? d.WeightDecay,
+            beta1: f.Double("beta1") ?? d.Beta1,
+            beta2: f.Double("beta2") ?? d.Beta2,
+            momentum: f.Double("momentum") ?? d.Momentum,
+            warmupSteps: f.Int("warmup_steps") ?? d.WarmupSteps,
+            lrSchedule: f.String("lr_schedule") ?? d.LrSchedule,
+            minLrFraction: f.Double("min_lr_fraction") ?? d.MinLrFraction,
+            gradClip: f.Double("grad_clip") ?? d.GradClip,
+            seed: f.ULong("seed") ?? d.Seed,
+            data: f.String("data") ?? d.Data,
+            evalEvery: f.Long("eval_every") ?? d.EvalEvery,
+            checkpointEvery: f.Long("checkpoint_every") ?? d.CheckpointEvery,
+            logSpacedCheckpoints: f.Int("log_checkpoints") ?? d.LogSpacedCheckpoints,
+            lossReadEvery: f.Int("loss_read_every") ?? d.LossReadEvery,
+            exactValidationLimit: f.Long("exact_validation_limit") ?? d.ExactValidationLimit,
+            validationSamples: f.Int("validation_samples") ?? d.ValidationSamples);
+    }
+
+    /// <summary>
+    /// Applies <c>--set path=value</c> overrides to an experiment's JSON, e.g. <c>training.steps=5000</c> or
+    /// <c>process_params.x=0.1</c>. Values are read as JSON when they parse, otherwise as strings.
+    /// </summary>
+    public static void ApplyOverride(JsonObject root, string assignment)
+    {
+        int eq = assignment.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0)
+        {
+            throw new BeliefLensInputException($"--set: '{assignment}' must look like section.field=value, e.g. training.steps=5000.");
+        }
+
+        string path = assignment[..eq].Trim();
+        string text = assignment[(eq + 1)..].Trim();
+        JsonNode? value;
+        try
+        {
+            value = JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+            value = JsonValue.Create(text);
+        }
+
+        string[] parts = path.Split('.');
+        JsonObject target = root;
+        for (int k = 0; k < parts.Length - 1; k++)
+        {
+            if (!Fields.Contains(parts[0]))
+            {
+                break;
+            }
+
+            if (target[parts[k]] is not JsonObject child)
+            {
+                child = [];
+                target[parts[k]] = child;
+            }
+
+            target = child;
+        }
+
+        if (!Fields.Contains(parts[0]))
+        {
+            throw new BeliefLensInputException($"--set {path}: unknown section '{parts[0]}'; valid: {string.Join(", ", Fields)}.");
+        }
+
+        target[parts[^1]] = value;
+    }
+}

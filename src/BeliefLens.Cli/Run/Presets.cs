@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using BeliefLens.Core;
+
+namespace BeliefLens.Cli.Run;
+
+/// <summary>Named experiments with the paper's architectures and defaults tuned to be quick on a laptop CPU.</summary>
+public static class Presets
+{
+    private static readonly Dictionary<string, Func<bool, JsonObject>> Builders = new(StringComparer.Ordinal)
+    {
+        ["mess3"] = longRun => new JsonObject
+        {
+            ["experiment"] = longRun ? "mess3-long" : "mess3",
+            ["process"] = "mess3",
+            ["process_params"] = new JsonObject { ["x"] = 0.05, ["alpha"] = 0.85 },
+            ["model"] = PaperModel(3),
+            ["training"] = longRun ? Training(60_000, 256, 2e-3) : Training(6_000, 128, 3e-3),
+        },
+        ["rrxor"] = longRun => new JsonObject
+        {
+            ["experiment"] = longRun ? "rrxor-long" : "rrxor",
+            ["process"] = "rrxor",
+            ["process_params"] = new JsonObject { ["p1"] = 0.5, ["p2"] = 0.5 },
+            ["model"] = new JsonObject
+            {
+                ["n_layers"] = 4, ["d_model"] = 128, ["n_heads"] = 4, ["d_head"] = 16, ["d_mlp"] = 512,
+                ["n_ctx"] = 10, ["d_vocab"] = 2, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = false,
+            },
+            ["training"] = longRun ? Training(40_000, 256, 1e-3) : Training(5_000, 128, 1e-3),
+        },
+        ["z1r"] = longRun => new JsonObject
+        {
+            ["experiment"] = longRun ? "z1r-long" : "z1r",
+            ["process"] = "z1r",
+            ["process_params"] = new JsonObject { ["p"] = 0.5 },
+            ["model"] = PaperModel(2),
+            ["training"] = longRun ? Training(20_000, 256, 2e-3) : Training(3_000, 128, 3e-3),
+        },
+        ["mess3-mixture"] = longRun => new JsonObject
+        {
+            ["experiment"] = longRun ? "mess3-mixture-long" : "mess3-mixture",
+            ["process"] = "mess3_mixture",
+            ["model"] = PaperModel(3),
+            ["training"] = longRun ? Training(40_000, 256, 2e-3) : Training(6_000, 128, 3e-3),
+        },
+    };
+
+    public static IReadOnlyList<string> Names => Builders.Keys.ToArray();
+
+    public static bool Exists(string name) => Builders.ContainsKey(name);
+
+    /// <summary>The preset's experiment JSON; <paramref name="longRun"/> selects the longer, paper-quality schedule.</summary>
+    public static JsonObject Get(string name, bool longRun = false) =>
+        Builders.TryGetValue(name, out var build)
+            ? build(longRun)
+            : throw new BeliefLensInputException($"preset: unknown preset '{name}'; valid presets are {string.Join(", ", Builders.Keys)} (or a path to an experiment .json file).");
+
+    /// <summary>Warm-up of a tenth of the run, at most 200 steps.</summary>
+    public static long WarmupFor(long steps) => Math.Min(200, steps / 10);
+
+    /// <summary>About 30 validation points over the run.</summary>
+    public static long EvalEveryFor(long steps) => Math.Max(10, steps / 30);
+
+    private static JsonObject PaperModel(int vocab) => new()
+    {
+        ["n_layers"] = 4, ["d_model"] = 64, ["n_heads"] = 1, ["d_head"] = 8, ["d_mlp"] = 256,
+        ["n_ctx"] = 10, ["d_vocab"] = vocab, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = false,
+    };
+
+    private static JsonObject Training(long steps, int batch, double lr) => new()
+    {
+        ["steps"] = steps,
+        ["batch_size"] = batch,
+        ["learning_rate"] = lr,
+        ["optimizer"] = "adamw",
+        ["lr_schedule"] = "cosine",
+        ["warmup_steps"] = WarmupFor(steps),
+        ["eval_every"] = EvalEveryFor(steps),
+        ["checkpoint_every"] = 0,
+        ["log_checkpoints"] = 12,
+    };
+}

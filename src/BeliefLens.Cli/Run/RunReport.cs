@@ -1,0 +1,295 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using BeliefLens.Core;
+using BeliefLens.Reporting;
+using BeliefLens.Torch.Probing;
+
+namespace BeliefLens.Cli.Run;
+
+/// <summary>Renders every figure and report.html from the files of a run directory; never retrains or re-probes.</summary>
+public static class RunReport
+{
+    /// <summary>Published figures for the paper's Mess3 model (final checkpoint, 629,209,600 tokens).</summary>
+    private const double PaperMess3FinalMse = 0.00038635;
+    private const double PaperMess3ShuffleMse = 0.111;
+
+    /// <summary>Belief-geometry panels stop growing at about this many prefixes.</summary>
+    private const long GeometryPointBudget = 300_000;
+
+    public static string Render(string dir, IRunObserver? observer = null)
+    {
+        foreach (string required in new[] { RunFiles.Config(dir), RunFiles.Summary(dir), RunFiles.FinalProbe(dir), RunFiles.TrueBeliefs(dir) })
+        {
+            if (!File.Exists(required))
+            {
+                throw new BeliefLensInputException($"report: {dir} is not a finished run ({Path.GetFileName(required)} is missing); run 'belieflens run' on it first.");
+            }
+        }
+
+        string configText = File.ReadAllText(RunFiles.Config(dir));
+        var experiment = Experiment.FromJson(JsonFields.ParseObject(configText, RunFiles.Config(dir)));
+        var process = experiment.ResolveProcess();
+        var summary = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))!.AsObject();
+        var final = JsonNode.Parse(File.ReadAllText(RunFiles.FinalProbe(dir)))!.AsObject();
+        var sites = final["sites"]!.AsArray().Select(s => s!.AsObject()).ToList();
+        string figures = RunFiles.Figures(dir);
+        Directory.CreateDirectory(figures);
+        string mainSite = RunPipeline.EmergenceSite(experiment.Model);
+        var main = sites.FirstOrDefault(s => Str(s, "site") == mainSite) ?? sites[0];
+        mainSite = Str(main, "site");
+
+        var truthArray = NpyFile.Read(RunFiles.TrueBeliefs(dir));
+        int states = truthArray.Shape[1];
+        var probabilities = NpyFile.Read(RunFiles.PrefixProbability(dir)).Data;
+        var truth = new BeliefPoints(truthArray.Data, states, probabilities);
+        var predicted = NpyFile.Read(RunFiles.Predicted(dir, mainSite)).Data;
+        var nextToken = NpyFile.Read(RunFiles.NextToken(dir));
+
+        // 1. The process's own belief geometry, exact, to the deepest level within budget.
+        int depth = GeometryDepth(process, experiment.Model.NCtx);
+        var tree = BeliefTree.Enumerate(process, depth);
+        var treeWeights = tree.LogProbability.Select(Math.Exp).ToArray();
+        var geometry = Figures.BeliefGeometry(new BeliefPoints(tree.Beliefs, process.StateCount, treeWeights), $"{process.Name}, all prefixes to length {depth}", figures);
+
+        // 2. Headline: ground truth beside the probe's prediction.
+        var headline = Figures.GroundTruthVsPredicted(truth, predicted, mainSite, figures,
+            heldOutMse: Num(main, "mse_heldout"), heldOutR2: Num(main, "r2_heldout"));
+
+        // 3. Emergence over training.
+        var lines = RunPipeline.ReadProbeLines(dir);
+        var checkpoints = new List<CheckpointGeometry>();
+        foreach (var line in lines)
+        {
+            long step = line["step"]!.GetValue<long>();
+            string path = RunFiles.Emergence(dir, step);
+            var site = line["sites"]!.AsArray().Select(s => s!.AsObject()).FirstOrDefault(s => Str(s, "site") == mainSite);
+            if (!File.Exists(path) || site is null)
+            {
+                continue;
+            }
+
+            checkpoints.Add(new CheckpointGeometry(line["tokens"]!.GetValue<long>(), Num(site, "mse_heldout") ?? double.NaN, NpyFile.Read(path).Data));
+        }
+
+        FigureFile? emergence = null;
+        AnimationFile? animation = null;
+        if (checkpoints.Count >= 2)
+        {
+            emergence = Figures.Emergence(truth, SelectByError(checkpoints, experiment.Probe.EmergencePanels), figures);
+            animation = Figures.EmergenceAnimation(truth, checkpoints, figures);
+        }
+
+        // 4. Loss against the floor.
+        var loss = Figures.Loss(ReadLoss(dir, summary), figures);
+
+        // 5. Probe error per site with controls.
+        var errors = Figures.ProbeErrors(
+            sites.Select(s => new ProbeSiteErrors(Str(s, "site"), Num(s, "mse_insample") ?? double.NaN, Num(s, "mse_heldout") ?? double.NaN,
+                Num(s, "shuffle_mse") ?? double.NaN, Num(s, "untrained_mse") ?? double.NaN)).ToList(),
+            figures);
+
+        // 6. Distances among predicted beliefs against true beliefs and next-token distributions.
+        var distances = Figures.Distances(
+            new DistanceData(predicted, states, truthArray.Data, states, nextToken.Data, nextToken.Shape[1], Seed: experiment.Probe.Seed + 1),
+            figures);
+
+        // 7. PCA spectrum of the residual stream.
+        FigureFile? pca = main["pca_explained_ratio"] is JsonArray ratios
+            ? Figures.PcaSpectrum(ratios.Select(r => r?.GetValue<double>() ?? 0).ToArray(), mainSite, figures)
+            : null;
+
+        var sections = new List<ReportSection>
+        {
+            new("The process", [ReportFigure.From(geometry)],
+                Text: $"The exact belief states (mixed states) of {process.Name}: every prefix up to length {depth}, computed in float64."),
+            new("Belief geometry in the residual stream", [ReportFigure.From(headline)],
+                Text: $"An affine probe from {mainSite} to the belief after each prefix, fit on {Percent(experiment.Probe.FitFraction)} of the sequences and shown for every distinct prefix."),
+        };
+        if (emergence is not null && animation is not null)
+        {
+            sections.Add(new ReportSection("How the geometry emerges", [ReportFigure.From(emergence), ReportFigure.From(animation)]));
+        }
+
+        sections.Add(new ReportSection("Loss against the floor", [ReportFigure.From(loss)]));
+        var probeFigures = new List<ReportFigure> { ReportFigure.From(errors), ReportFigure.From(distances) };
+        if (pca is not null)
+        {
+            probeFigures.Add(ReportFigure.From(pca));
+        }
+
+        sections.Add(new ReportSection("Probes across layers, with controls", probeFigures));
+
+        var model = new ReportModel(
+            $"BeliefLens: {experiment.Name} — {process.Name}",
+            Paragraph(experiment, process, summary, sites, main, final["mixture"] as JsonObject),
+            configText,
+            sections,
+            MetricRows(experiment, summary, sites, main, final["mixture"] as JsonObject),
+            $"Made by belieflens from {Path.GetFullPath(dir)}. Re-render with: belieflens report {dir}");
+        HtmlReport.Write(model, RunFiles.Report(dir));
+        observer?.Info($"wrote {RunFiles.Report(dir)}");
+        return RunFiles.Report(dir);
+    }
+
+    /// <summary>
+    /// The first and last checkpoints plus those nearest to evenly spaced steps in log probe error between them,
+    /// so the panels follow the geometry forming rather than stretches where nothing changes.
+    /// </summary>
+    public static IReadOnlyList<CheckpointGeometry> SelectByError(IReadOnlyList<CheckpointGeometry> checkpoints, int count)
+    {
+        var ordered = checkpoints.OrderBy(c => c.TokensSeen).ToList();
+        if (ordered.Count <= count || count < 2)
+        {
+            return ordered.Take(Math.Max(count, 1)).ToList();
+        }
+
+        static double LogError(CheckpointGeometry c) => Math.Log(Math.Max(c.ProbeMse, 1e-12));
+        double first = LogError(ordered[0]);
+        double last = LogError(ordered[^1]);
+        var chosen = new SortedSet<int> { 0, ordered.Count - 1 };
+        for (int k = 1; k < count - 1; k++)
+        {
+            double target = first + ((last - first) * k / (count - 1));
+            int best = Enumerable.Range(1, ordered.Count - 2).Where(i => !chosen.Contains(i)).MinBy(i => Math.Abs(LogError(ordered[i]) - target));
+            chosen.Add(best);
+        }
+
+        return chosen.Select(i => ordered[i]).ToList();
+    }
+
+    private static int GeometryDepth(Process process, int maxDepth)
+    {
+        long count = 1;
+        long level = 1;
+        int depth = 0;
+        while (depth < maxDepth && count + (level * process.VocabSize) <= GeometryPointBudget)
+        {
+            level *= process.VocabSize;
+            count += level;
+            depth++;
+        }
+
+        return Math.Max(depth, Math.Min(maxDepth, 6));
+    }
+
+    private static LossData ReadLoss(string dir, JsonObject summary)
+    {
+        var tokens = new List<long>();
+        var values = new List<double>();
+        if (File.Exists(RunFiles.Metrics(dir)))
+        {
+            foreach (string text in File.ReadLines(RunFiles.Metrics(dir)))
+            {
+                JsonNode? node;
+                try
+                {
+                    node = JsonNode.Parse(text);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    continue;
+                }
+
+                if (node?["val_loss_mean"] is JsonNode v && node["tokens"] is JsonNode t && t.GetValue<long>() > 0)
+                {
+                    tokens.Add(t.GetValue<long>());
+                    values.Add(v.GetValue<double>());
+                }
+            }
+        }
+
+        double[] perPosition = Array(summary["validation_loss_per_position"]);
+        double[] floors = Array(summary["loss_floor_per_position"]);
+        return new LossData(tokens.ToArray(), values.ToArray(), summary["loss_floor"]!.GetValue<double>(), perPosition, floors);
+    }
+
+    private static string Paragraph(Experiment experiment, Process process, JsonObject summary, List<JsonObject> sites, JsonObject main, JsonObject? mixture)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        double loss = summary["validation_loss"]!.GetValue<double>();
+        double floor = summary["loss_floor"]!.GetValue<double>();
+        long tokens = summary["tokens"]!.GetValue<long>();
+        double wall = summary["wall_seconds"]!.GetValue<double>();
+        var text = new StringBuilder();
+        text.Append(inv, $"A {experiment.Model.NLayers}-layer transformer (d_model {experiment.Model.DModel}) was trained on {tokens:N0} tokens from {process.Name} in {wall:F0} s. ");
+        text.Append(inv, $"Its validation loss is {loss:F4} nats against the optimum of {floor:F4} nats ({(loss / floor - 1) * 100:F2}% above the floor). ");
+        text.Append(inv, $"A linear probe on {Str(main, "site")} recovers the exact Bayesian belief states with held-out R² {Num(main, "r2_heldout"):F4} and MSE {Num(main, "mse_heldout"):G3}, ");
+        text.Append(inv, $"against {Num(main, "shuffle_mse"):G3} for shuffled targets and {Num(main, "untrained_mse"):G3} for the same probe on the untrained network. ");
+        var concat = sites.FirstOrDefault(s => Str(s, "site") == ProbeRunner.ConcatSite);
+        if (concat is not null)
+        {
+            var single = sites.Where(s => Str(s, "site") != ProbeRunner.ConcatSite).OrderBy(s => Num(s, "mse_heldout") ?? double.MaxValue).First();
+            double ratio = (Num(single, "mse_heldout") ?? double.NaN) / (Num(concat, "mse_heldout") ?? double.NaN);
+            text.Append(inv, $"Concatenating all residual-stream sites gives held-out MSE {Num(concat, "mse_heldout"):G3}, {ratio:F1}× lower than the best single site ({Str(single, "site")}). ");
+        }
+
+        if (Num(main, "distance_r2_predicted_vs_beliefs") is double rb && Num(main, "distance_r2_predicted_vs_next_token") is double rn)
+        {
+            text.Append(inv, $"Distances between predicted beliefs track distances between true beliefs with R² {rb:F3}, and distances between next-token distributions with R² {rn:F3}.");
+        }
+
+        if (mixture?["component_identity"] is JsonObject identity && mixture["within_component_belief"] is JsonObject within)
+        {
+            text.Append(inv, $" The process is a mixture of {mixture["components"]} components: the same site encodes which component generated the sequence (held-out R² {Num(identity, "r2_heldout"):F4}) ");
+            text.Append(inv, $"and the belief within each component (held-out R² {Num(within, "r2_heldout"):F4}).");
+        }
+
+        return text.ToString();
+    }
+
+    private static List<MetricRow> MetricRows(Experiment experiment, JsonObject summary, List<JsonObject> sites, JsonObject main, JsonObject? mixture)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        bool paperMess3 = experiment.ProcessSpec == "mess3"
+            && experiment.ProcessParameters.GetValueOrDefault("x", 0.05) == 0.05
+            && experiment.ProcessParameters.GetValueOrDefault("alpha", 0.85) == 0.85;
+        var rows = new List<MetricRow>
+        {
+            new("Validation loss (mean over positions, nats)", F(summary["validation_loss"]!.GetValue<double>(), "F5"),
+                null, string.Create(inv, $"floor {summary["loss_floor"]!.GetValue<double>():F5}")),
+            new("Tokens seen", summary["tokens"]!.GetValue<long>().ToString("N0", inv), paperMess3 ? "629,209,600" : null),
+        };
+        foreach (var s in sites)
+        {
+            string site = Str(s, "site");
+            bool isMain = ReferenceEquals(s, main);
+            rows.Add(new MetricRow($"{site}: probe MSE in-sample", F(Num(s, "mse_insample"), "G4"),
+                isMain && paperMess3 ? PaperMess3FinalMse.ToString("G5", inv) : null, isMain && paperMess3 ? "paper: final checkpoint, unweighted, in-sample" : null));
+            rows.Add(new MetricRow($"{site}: probe MSE held-out", F(Num(s, "mse_heldout"), "G4"), null, $"R² {F(Num(s, "r2_heldout"), "F4")}"));
+            rows.Add(new MetricRow($"{site}: shuffled-target MSE", F(Num(s, "shuffle_mse"), "G4"), isMain && paperMess3 ? "≈" + PaperMess3ShuffleMse.ToString("G3", inv) : null, "should equal the belief variance"));
+            rows.Add(new MetricRow($"{site}: untrained-model MSE", F(Num(s, "untrained_mse"), "G4"), null, "same probe on the step-0 network"));
+            if (Num(s, "next_token_mse") is double next)
+            {
+                rows.Add(new MetricRow($"{site}: next-token probe MSE", F(next, "G4"), null, $"R² {F(Num(s, "next_token_r2"), "F4")}"));
+            }
+        }
+
+        if (Num(main, "pca_components_95") is double c95)
+        {
+            rows.Add(new MetricRow($"{Str(main, "site")}: PCA components for 80/90/95/99%",
+                string.Create(inv, $"{Num(main, "pca_components_80")}/{Num(main, "pca_components_90")}/{c95}/{Num(main, "pca_components_99")}")));
+        }
+
+        foreach (var (key, label) in new[] { ("component_identity", "component identity"), ("within_component_belief", "within-component belief") })
+        {
+            if (mixture?[key] is JsonObject m)
+            {
+                rows.Add(new MetricRow($"{Str(mixture, "site")}: {label} probe MSE held-out", F(Num(m, "mse_heldout"), "G4"), null,
+                    $"R² {F(Num(m, "r2_heldout"), "F4")}; shuffled {F(Num(m, "shuffle_mse"), "G4")}"));
+            }
+        }
+
+        return rows;
+    }
+
+    private static string Percent(double fraction) => (fraction * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
+
+    private static string F(double? value, string format) => value is double v ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a";
+
+    private static string Str(JsonObject o, string key) => o[key]?.GetValue<string>() ?? string.Empty;
+
+    private static double? Num(JsonObject o, string key) => o[key] is JsonValue v && v.TryGetValue(out double d) ? d : null;
+
+    private static double[] Array(JsonNode? node) => node is JsonArray a ? a.Select(n => n?.GetValue<double>() ?? double.NaN).ToArray() : [];
+}

@@ -1,0 +1,553 @@
+using System.Globalization;
+using ScottPlot;
+
+namespace BeliefLens.Reporting;
+
+/// <summary>The paper's figures. Each writes PNG + SVG into a directory and returns the file pair with its caption.</summary>
+public static class Figures
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Figure 1: the belief geometry (MSP point cloud) of a process.</summary>
+    public static FigureFile BeliefGeometry(BeliefPoints beliefs, string processLabel, string directory, string name = "belief-geometry")
+    {
+        ArgumentNullException.ThrowIfNull(beliefs);
+        var layout = BeliefLayout.Fit(beliefs);
+        var plot = FigureStyle.NewGeometryPlot($"Belief states of {processLabel}", layout.XLabel, layout.YLabel);
+        layout.Draw(plot, beliefs.Beliefs, beliefs.Beliefs, beliefs.Weights);
+        string how = layout.IsSimplex
+            ? "Each point is the Bayesian belief over the 3 hidden states after one prefix, drawn in the probability simplex and coloured RGB = belief."
+            : $"Each point is the Bayesian belief over the {beliefs.StateCount} hidden states after one prefix, shown on its first two principal components ({Pct(layout.DrawnVariance!.Value.Pc1 + layout.DrawnVariance.Value.Pc2)} of the variance) and coloured by the first three.";
+        string caption = $"{how} {beliefs.Count:N0} prefixes of {processLabel}.";
+        return FigureWriter.Write([plot], 1, directory, name, caption, 760, 700);
+    }
+
+    /// <summary>Figure 2 (the headline): true beliefs beside the probe's predictions, both coloured by the true belief.</summary>
+    public static FigureFile GroundTruthVsPredicted(
+        BeliefPoints truth, double[] predicted, string siteLabel, string directory, string name = "beliefs-true-vs-predicted", double? heldOutMse = null, double? heldOutR2 = null)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(predicted);
+        if (predicted.Length != truth.Beliefs.Length)
+        {
+            throw new ArgumentException($"predicted: {predicted.Length} values, expected {truth.Beliefs.Length} (same rows and states as the truth).", nameof(predicted));
+        }
+
+        var layout = BeliefLayout.Fit(truth);
+        var left = FigureStyle.NewGeometryPlot("Ground truth: Bayesian beliefs", layout.XLabel, layout.YLabel);
+        layout.Draw(left, truth.Beliefs, truth.Beliefs, truth.Weights);
+        var right = FigureStyle.NewGeometryPlot($"Predicted from residual stream ({siteLabel})", layout.XLabel, layout.YLabel);
+        layout.Draw(right, predicted, truth.Beliefs, truth.Weights);
+        // Same axes on both panels so shapes compare; the predictions may spill outside the truth's range.
+        var limits = SharedLimits(layout, truth.Beliefs, [predicted]);
+        left.Axes.SetLimits(limits);
+        right.Axes.SetLimits(limits);
+
+        string metrics = heldOutMse is null ? "" : $" Held-out MSE {heldOutMse.Value.ToString("0.000000", Inv)}" + (heldOutR2 is null ? "." : $", R² {heldOutR2.Value.ToString("0.0000", Inv)}.");
+        string caption = $"Left: the exact belief of every prefix. Right: a linear probe's prediction of that belief from the residual stream at {siteLabel}, each point coloured by its TRUE belief (same colours left and right means the probe recovered the geometry). Predicted points are not clipped to the simplex.{metrics}";
+        return FigureWriter.Write([left, right], 2, directory, name, caption, 700, 660);
+    }
+
+    /// <summary>Figure 3: predicted geometry across training checkpoints, tokens seen and probe MSE under each panel.</summary>
+    public static FigureFile Emergence(
+        BeliefPoints truth, IReadOnlyList<CheckpointGeometry> checkpoints, string directory, string name = "emergence", int columns = 4)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (checkpoints.Count == 0)
+        {
+            throw new ArgumentException("checkpoints: need at least one.", nameof(checkpoints));
+        }
+
+        var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
+        var panels = new List<Plot>();
+        foreach (var c in checkpoints)
+        {
+            panels.Add(CheckpointPanel(layout, truth, c, limits));
+        }
+
+        string caption = $"The probe's predicted belief geometry at {checkpoints.Count} checkpoints across training, coloured by the true belief. Under each panel: training tokens seen and held-out probe MSE, which goes from {FigureStyle.FormatMse(checkpoints[0].ProbeMse)} to {FigureStyle.FormatMse(checkpoints[^1].ProbeMse)}.";
+        return FigureWriter.Write(panels, columns, directory, name, caption, 420, 440);
+    }
+
+    /// <summary>
+    /// Picks <paramref name="count"/> checkpoints nearest to log-spaced token counts between the first and the last
+    /// (always including both), in training order, without repeats.
+    /// </summary>
+    public static IReadOnlyList<CheckpointGeometry> SelectLogSpaced(IReadOnlyList<CheckpointGeometry> checkpoints, int count)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (count < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), "count: must be at least 1.");
+        }
+
+        var ordered = checkpoints.OrderBy(c => c.TokensSeen).ToList();
+        if (ordered.Count <= count)
+        {
+            return ordered;
+        }
+
+        double lo = Math.Log(Math.Max(ordered[0].TokensSeen, 1));
+        double hi = Math.Log(Math.Max(ordered[^1].TokensSeen, 1));
+        var chosen = new SortedSet<int>();
+        for (int k = 0; k < count; k++)
+        {
+            double target = count == 1 ? hi : lo + ((hi - lo) * k / (count - 1));
+            // Nearest unused checkpoint in log tokens.
+            int best = Enumerable.Range(0, ordered.Count).Where(i => !chosen.Contains(i))
+                .MinBy(i => Math.Abs(Math.Log(Math.Max(ordered[i].TokensSeen, 1)) - target));
+            chosen.Add(best);
+        }
+
+        return chosen.Select(i => ordered[i]).ToList();
+    }
+
+    /// <summary>One frame per checkpoint (for the report's slider): <c>{name}-{index:000}.png/.svg</c>.</summary>
+    public static IReadOnlyList<FigureFile> EmergenceFrames(
+        BeliefPoints truth, IReadOnlyList<CheckpointGeometry> checkpoints, string directory, string name = "emergence-frame")
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
+        var frames = new List<FigureFile>();
+        for (int k = 0; k < checkpoints.Count; k++)
+        {
+            var c = checkpoints[k];
+            var panel = CheckpointPanel(layout, truth, c, limits);
+            string caption = $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen, probe MSE {FigureStyle.FormatMse(c.ProbeMse)}";
+            frames.Add(FigureWriter.Write([panel], 1, directory, $"{name}-{k.ToString("000", Inv)}", caption, 560, 560));
+        }
+
+        return frames;
+    }
+
+    /// <summary>Animated GIF of the predicted geometry across every checkpoint: <c>{directory}/{name}.gif</c>.</summary>
+    public static AnimationFile EmergenceAnimation(
+        BeliefPoints truth, IReadOnlyList<CheckpointGeometry> checkpoints, string directory, string name = "emergence", int size = 560, int delayCentiseconds = 60)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        if (checkpoints.Count == 0)
+        {
+            throw new ArgumentException("checkpoints: need at least one.", nameof(checkpoints));
+        }
+
+        var layout = BeliefLayout.Fit(truth);
+        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
+        var bitmaps = new List<SkiaSharp.SKBitmap>();
+        try
+        {
+            foreach (var c in checkpoints)
+            {
+                bitmaps.Add(FigureWriter.RenderBitmap([CheckpointPanel(layout, truth, c, limits)], 1, size, size));
+            }
+
+            Directory.CreateDirectory(directory);
+            string path = Path.Combine(directory, name + ".gif");
+            GifEncoder.Write(bitmaps, path, delayCentiseconds);
+            var first = checkpoints[0];
+            var last = checkpoints[^1];
+            string caption = $"Animation over all {checkpoints.Count} checkpoints, from {FigureStyle.FormatCount(first.TokensSeen)} to {FigureStyle.FormatCount(last.TokensSeen)} tokens: the probe's predicted beliefs, coloured by the true belief (probe MSE {FigureStyle.FormatMse(first.ProbeMse)} → {FigureStyle.FormatMse(last.ProbeMse)}).";
+            return new AnimationFile(name, path, caption, size, size, checkpoints.Count);
+        }
+        finally
+        {
+            foreach (var b in bitmaps)
+            {
+                b.Dispose();
+            }
+        }
+    }
+
+    private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c, AxisLimits limits)
+    {
+        if (c.PredictedBeliefs.Length != truth.Beliefs.Length)
+        {
+            throw new ArgumentException($"checkpoints: predictions at {c.TokensSeen} tokens have {c.PredictedBeliefs.Length} values, expected {truth.Beliefs.Length}.");
+        }
+
+        var plot = FigureStyle.NewGeometryPlot(
+            $"{FigureStyle.FormatCount(c.TokensSeen)} tokens",
+            $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen · MSE {FigureStyle.FormatMse(c.ProbeMse)}",
+            "");
+        layout.Draw(plot, c.PredictedBeliefs, truth.Beliefs, truth.Weights, BeliefLayout.DefaultRadius(truth.Count) * 0.8f);
+        plot.Axes.SetLimits(limits);
+        return plot;
+    }
+
+    /// <summary>Figure 4: validation loss over tokens (log x) against the floor, and relative loss per context position (omitted when no per-position data).</summary>
+    public static FigureFile Loss(LossData loss, string directory, string name = "loss")
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        if (loss.Tokens.Length != loss.ValidationLoss.Length || loss.Tokens.Length == 0)
+        {
+            throw new ArgumentException($"loss: {loss.Tokens.Length} token counts and {loss.ValidationLoss.Length} losses must match and be non-empty.");
+        }
+
+        if (loss.LossPerPosition.Length != loss.FloorPerPosition.Length)
+        {
+            throw new ArgumentException($"loss: {loss.LossPerPosition.Length} per-position losses but {loss.FloorPerPosition.Length} floors.");
+        }
+
+        var curve = FigureStyle.NewPlot("Validation loss during training", "tokens seen (log scale)", "cross-entropy (nats)");
+        var logTokens = loss.Tokens.Select(t => Math.Log10(Math.Max(t, 1))).ToArray();
+        var line = curve.Add.ScatterLine(logTokens, loss.ValidationLoss, FigureStyle.Palette[0]);
+        line.LineWidth = 2.5f;
+        line.MarkerSize = loss.Tokens.Length <= 60 ? 6 : 0;
+        line.LegendText = "validation loss";
+        var floor = curve.Add.HorizontalLine(loss.LossFloor, 2, FigureStyle.Floor, LinePattern.Dashed);
+        floor.LegendText = $"floor {loss.LossFloor.ToString("0.0000", Inv)} (mean myopic entropy)";
+        FigureStyle.UseLog10Ticks(curve.Axes.Bottom);
+        curve.ShowLegend(Alignment.UpperRight);
+        StyleLegend(curve);
+
+        double last = loss.ValidationLoss[^1];
+        string curveCaption = $"Validation loss against training tokens (log scale); the dashed line is the loss floor, the best any model can do. Final loss {last.ToString("0.0000", Inv)} nats vs floor {loss.LossFloor.ToString("0.0000", Inv)} ({((last / loss.LossFloor) - 1).ToString("+0.00%;-0.00%", Inv)}).";
+        if (loss.LossPerPosition.Length == 0)
+        {
+            return FigureWriter.Write([curve], 1, directory, name, curveCaption, 900, 520);
+        }
+
+        var relative = FigureStyle.NewPlot("Final loss relative to the floor", "context position", "loss / floor");
+        int n = loss.LossPerPosition.Length;
+        var positions = Enumerable.Range(0, n).Select(p => (double)p).ToArray();
+        var ratio = Enumerable.Range(0, n).Select(p => loss.LossPerPosition[p] / loss.FloorPerPosition[p]).ToArray();
+        var r = relative.Add.ScatterLine(positions, ratio, FigureStyle.Palette[2]);
+        r.LineWidth = 2.5f;
+        r.MarkerSize = 7;
+        r.LegendText = "model / floor";
+        var one = relative.Add.HorizontalLine(1, 2, FigureStyle.Floor, LinePattern.Dashed);
+        one.LegendText = "optimal (= 1)";
+        relative.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        double top = Math.Max(ratio.Where(double.IsFinite).DefaultIfEmpty(1).Max(), 1);
+        double bottom = Math.Min(ratio.Where(double.IsFinite).DefaultIfEmpty(1).Min(), 1);
+        double pad = Math.Max((top - bottom) * 0.15, 0.005);
+        relative.Axes.SetLimitsY(bottom - pad, top + pad);
+        relative.ShowLegend(Alignment.UpperRight);
+        StyleLegend(relative);
+
+        string caption = $"Left: {curveCaption} Right: final loss at each context position divided by that position's floor h(t+1).";
+        return FigureWriter.Write([curve, relative], 2, directory, name, caption, 700, 520);
+    }
+
+    /// <summary>Figure 5: probe MSE per site for in-sample, held-out, shuffle and untrained, on a log axis.</summary>
+    public static FigureFile ProbeErrors(IReadOnlyList<ProbeSiteErrors> sites, string directory, string name = "probe-errors")
+    {
+        ArgumentNullException.ThrowIfNull(sites);
+        if (sites.Count == 0)
+        {
+            throw new ArgumentException("sites: need at least one probe site.", nameof(sites));
+        }
+
+        var plot = FigureStyle.NewPlot("Probe error by residual-stream site", "site", "MSE (log scale)");
+        (string Label, Func<ProbeSiteErrors, double> Get)[] series =
+        [
+            ("in-sample", s => s.InSampleMse),
+            ("held-out", s => s.HeldOutMse),
+            ("shuffled targets", s => s.ShuffleMse),
+            ("untrained model", s => s.UntrainedMse),
+        ];
+        var all = sites.SelectMany(s => series.Select(x => x.Get(s))).Where(v => v > 0 && double.IsFinite(v)).ToArray();
+        double minLog = all.Length > 0 ? Math.Floor(Math.Log10(all.Min())) : -6;
+        double maxLog = all.Length > 0 ? Math.Ceiling(Math.Log10(all.Max())) : 0;
+        if (maxLog <= minLog)
+        {
+            maxLog = minLog + 1;
+        }
+
+        const double barWidth = 0.2;
+        for (int k = 0; k < series.Length; k++)
+        {
+            var bars = new List<Bar>();
+            for (int s = 0; s < sites.Count; s++)
+            {
+                double v = series[k].Get(sites[s]);
+                double logV = v > 0 && double.IsFinite(v) ? Math.Log10(v) : minLog;
+                bars.Add(new Bar
+                {
+                    Position = s + ((k - 1.5) * barWidth),
+                    Value = logV,
+                    ValueBase = minLog,
+                    Size = barWidth * 0.92,
+                    FillColor = FigureStyle.Palette[k],
+                    LineWidth = 0,
+                });
+            }
+
+            var barPlot = plot.Add.Bars(bars);
+            barPlot.LegendText = series[k].Label;
+        }
+
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (int s = 0; s < sites.Count; s++)
+        {
+            ticks.AddMajor(s, ShortSite(sites[s].Site));
+        }
+
+        plot.Axes.Bottom.TickGenerator = ticks;
+                FigureStyle.UseLog10Ticks(plot.Axes.Left);
+        plot.Axes.SetLimits(-0.6, sites.Count - 0.4, minLog, maxLog + 0.6);
+        plot.ShowLegend(Alignment.UpperLeft, Orientation.Horizontal);
+        StyleLegend(plot);
+
+        var best = sites.OrderBy(s => s.HeldOutMse).First();
+        string caption = $"Mean squared error of a linear probe from each residual-stream site to the belief state (log scale). Held-out is on sequences the probe never saw; shuffled targets and an untrained model are controls that should stay high. Lowest held-out error: {best.Site} ({best.HeldOutMse.ToString("0.000000", Inv)}).";
+        int width = Math.Max(900, (120 * sites.Count) + 200);
+        return FigureWriter.Write([plot], 1, directory, name, caption, width, 560);
+    }
+
+    /// <summary>"blocks.3.hook_resid_post" → "L3 post"; other names pass through.</summary>
+    public static string ShortSite(string site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        var m = System.Text.RegularExpressions.Regex.Match(site, @"^blocks\.(\d+)\.hook_resid_(pre|mid|post)$");
+        if (m.Success)
+        {
+            return $"L{m.Groups[1].Value} {m.Groups[2].Value}";
+        }
+
+        return site == "ln_final.hook_normalized" ? "ln_final" : site;
+    }
+
+    /// <summary>Figure 6: 2-D histograms of pairwise distances, predicted vs true beliefs and predicted vs next-token distributions, with R².</summary>
+    public static FigureFile Distances(DistanceData data, string directory, string name = "distances", int bins = 80)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int n = data.TrueBeliefs.Length / data.StateCount;
+        if (data.Predicted.Length != n * data.PredictedDim || data.NextTokenDistributions.Length != n * data.VocabSize || n < 2)
+        {
+            throw new ArgumentException($"distances: predicted ({data.Predicted.Length}), beliefs ({data.TrueBeliefs.Length}) and next-token ({data.NextTokenDistributions.Length}) arrays must have the same number (≥ 2) of rows.");
+        }
+
+        var dPred = new double[data.PairCount];
+        var dBelief = new double[data.PairCount];
+        var dNext = new double[data.PairCount];
+        ulong state = data.Seed == 0 ? 0x9E3779B97F4A7C15UL : data.Seed;
+        for (int k = 0; k < data.PairCount; k++)
+        {
+            int i = (int)(Next(ref state) % (ulong)n);
+            int j = (int)(Next(ref state) % (ulong)(n - 1));
+            if (j >= i)
+            {
+                j++;
+            }
+
+            dPred[k] = Distance(data.Predicted, data.PredictedDim, i, j);
+            dBelief[k] = Distance(data.TrueBeliefs, data.StateCount, i, j);
+            dNext[k] = Distance(data.NextTokenDistributions, data.VocabSize, i, j);
+        }
+
+        double r2Belief = Statistics.RSquared(dBelief, dPred);
+        double r2Next = Statistics.RSquared(dNext, dPred);
+        var left = Histogram2D(dBelief, dPred, bins, $"vs belief distance (R² = {r2Belief.ToString("0.000", Inv)})", "distance between true beliefs");
+        var right = Histogram2D(dNext, dPred, bins, $"vs next-token distance (R² = {r2Next.ToString("0.000", Inv)})", "distance between next-token distributions");
+        string caption = $"Euclidean distances between {data.PairCount:N0} random pairs of prefixes: between the probe's predicted beliefs (y) against between their true beliefs (left, R² {r2Belief.ToString("0.000", Inv)}) and between their next-token distributions (right, R² {r2Next.ToString("0.000", Inv)}). Colour is log count. {(r2Belief > r2Next ? "Predicted distances follow the belief geometry more closely than the next-token distributions." : "Here the next-token distances explain the predicted distances at least as well as the belief distances.")}";
+        return FigureWriter.Write([left, right], 2, directory, name, caption, 680, 600);
+    }
+
+    private static Plot Histogram2D(double[] xs, double[] ys, int bins, string title, string xLabel)
+    {
+        var plot = FigureStyle.NewPlot(title, xLabel, "distance between predicted beliefs");
+        double xMax = Math.Max(xs.Where(double.IsFinite).DefaultIfEmpty(1).Max(), 1e-12);
+        double yMax = Math.Max(ys.Where(double.IsFinite).DefaultIfEmpty(1).Max(), 1e-12);
+        var counts = new double[bins, bins];
+        for (int k = 0; k < xs.Length; k++)
+        {
+            if (!double.IsFinite(xs[k]) || !double.IsFinite(ys[k]))
+            {
+                continue;
+            }
+
+            int bx = Math.Min((int)(xs[k] / xMax * bins), bins - 1);
+            int by = Math.Min((int)(ys[k] / yMax * bins), bins - 1);
+            counts[bins - 1 - by, bx] += 1; // row 0 is drawn at the top
+        }
+
+        for (int r = 0; r < bins; r++)
+        {
+            for (int c = 0; c < bins; c++)
+            {
+                counts[r, c] = counts[r, c] > 0 ? Math.Log10(counts[r, c]) + 1 : double.NaN;
+            }
+        }
+
+        var heatmap = plot.Add.Heatmap(counts);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.NaNCellColor = Colors.White;
+        heatmap.Extent = new CoordinateRect(0, xMax, 0, yMax);
+        plot.HideGrid();
+        plot.Axes.SetLimits(0, xMax, 0, yMax);
+        return plot;
+    }
+
+    /// <summary>Figure 7: cumulative explained variance of the residual stream's PCA, with 80/90/95/99% markers.</summary>
+    public static FigureFile PcaSpectrum(double[] explainedVarianceRatio, string siteLabel, string directory, string name = "pca-spectrum")
+    {
+        ArgumentNullException.ThrowIfNull(explainedVarianceRatio);
+        if (explainedVarianceRatio.Length == 0)
+        {
+            throw new ArgumentException("explainedVarianceRatio: is empty.", nameof(explainedVarianceRatio));
+        }
+
+        double total = explainedVarianceRatio.Sum();
+        var cumulative = new double[explainedVarianceRatio.Length];
+        double sum = 0;
+        for (int k = 0; k < cumulative.Length; k++)
+        {
+            sum += explainedVarianceRatio[k];
+            cumulative[k] = total > 0 ? sum / total : 0;
+        }
+
+        var plot = FigureStyle.NewPlot($"PCA of the residual stream ({siteLabel})", "number of principal components", "cumulative explained variance");
+        var xs = Enumerable.Range(1, cumulative.Length).Select(k => (double)k).ToArray();
+        var line = plot.Add.ScatterLine(xs, cumulative, FigureStyle.Palette[0]);
+        line.LineWidth = 2.5f;
+        line.MarkerSize = cumulative.Length <= 64 ? 5 : 0;
+        line.LegendText = "cumulative";
+        var single = plot.Add.Bars(xs, explainedVarianceRatio.Select(v => total > 0 ? v / total : 0).ToArray());
+        single.Color = FigureStyle.Palette[4].WithAlpha(0.6);
+        single.LegendText = "per component";
+        foreach (var bar in single.Bars)
+        {
+            bar.LineWidth = 0;
+        }
+
+        var parts = new List<string>();
+        double[] thresholds = [0.80, 0.90, 0.95, 0.99];
+        for (int t = 0; t < thresholds.Length; t++)
+        {
+            int k = Array.FindIndex(cumulative, c => c >= thresholds[t] - 1e-12);
+            if (k < 0)
+            {
+                continue;
+            }
+
+            var marker = plot.Add.Marker(k + 1, cumulative[k], MarkerShape.FilledCircle, 11, FigureStyle.Palette[5]);
+            marker.LegendText = t == 0 ? "first component reaching 80/90/95/99%" : "";
+            var label = plot.Add.Text($"{thresholds[t]:0%}: {k + 1}", k + 1, cumulative[k]);
+            label.LabelFontSize = FigureStyle.TickSize;
+            label.LabelFontColor = FigureStyle.Ink;
+            label.LabelAlignment = Alignment.UpperLeft;
+            label.OffsetX = 8;
+            label.OffsetY = 4 + (t * 2);
+            parts.Add($"{thresholds[t]:0%} by {k + 1}");
+        }
+
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.Axes.SetLimits(0.3, cumulative.Length + 0.7, 0, 1.05);
+        plot.ShowLegend(Alignment.LowerRight);
+        StyleLegend(plot);
+        string caption = $"Explained variance of the principal components of the residual stream at {siteLabel}: bars per component, line cumulative. Components needed: {string.Join(", ", parts)} (of {cumulative.Length}).";
+        return FigureWriter.Write([plot], 1, directory, name, caption, 900, 560);
+    }
+
+    private static void StyleLegend(Plot plot)
+    {
+        plot.Legend.FontSize = FigureStyle.TickSize;
+        plot.Legend.FontName = FigureStyle.FontName;
+        plot.Legend.OutlineColor = FigureStyle.Grid;
+    }
+
+    /// <summary>
+    /// One set of axis limits for the truth and every prediction: the truth's box (the triangle for 3 states),
+    /// widened to show predictions outside it, but by at most 30% of the box on each side so a few wild
+    /// early-training points cannot shrink the picture to nothing. Points beyond are off-panel, not moved.
+    /// </summary>
+    public static AxisLimits SharedLimits(BeliefLayout layout, double[] truth, IEnumerable<double[]> predictions)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(predictions);
+        double left, right, bottom, top;
+        if (layout.IsSimplex)
+        {
+            (left, right, bottom, top) = (-0.08, 1.08, -0.12, SimplexProjection.Height + 0.1);
+        }
+        else
+        {
+            var (tx, ty) = layout.Project(truth);
+            (left, right, bottom, top) = (tx.Min(), tx.Max(), ty.Min(), ty.Max());
+            double padX = Math.Max((right - left) * 0.06, 1e-6), padY = Math.Max((top - bottom) * 0.06, 1e-6);
+            (left, right, bottom, top) = (left - padX, right + padX, bottom - padY, top + padY);
+        }
+
+        double maxGrowX = (right - left) * 0.3, maxGrowY = (top - bottom) * 0.3;
+        double minX = left - maxGrowX, maxX = right + maxGrowX, minY = bottom - maxGrowY, maxY = top + maxGrowY;
+        foreach (var predicted in predictions)
+        {
+            var (xs, ys) = layout.Project(predicted);
+            foreach (double x in xs.Where(double.IsFinite))
+            {
+                left = Math.Max(Math.Min(left, x - 0.02), minX);
+                right = Math.Min(Math.Max(right, x + 0.02), maxX);
+            }
+
+            foreach (double y in ys.Where(double.IsFinite))
+            {
+                bottom = Math.Max(Math.Min(bottom, y - 0.02), minY);
+                top = Math.Min(Math.Max(top, y + 0.02), maxY);
+            }
+        }
+
+        return new AxisLimits(left, right, bottom, top);
+    }
+
+    private static double Distance(double[] data, int dim, int i, int j)
+    {
+        double sum = 0;
+        for (int d = 0; d < dim; d++)
+        {
+            double diff = data[(i * dim) + d] - data[(j * dim) + d];
+            sum += diff * diff;
+        }
+
+        return Math.Sqrt(sum);
+    }
+
+    private static ulong Next(ref ulong state)
+    {
+        // SplitMix64: deterministic pair sampling without depending on another project's RNG.
+        state += 0x9E3779B97F4A7C15UL;
+        ulong z = state;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    private static string Pct(double v) => v.ToString("0.0%", Inv);
+}
+
+/// <summary>Small statistics used by the figures.</summary>
+public static class Statistics
+{
+    /// <summary>R² of the least-squares line y ≈ a + b·x (the squared Pearson correlation); 0 when either side is constant.</summary>
+    public static double RSquared(ReadOnlySpan<double> xs, ReadOnlySpan<double> ys)
+    {
+        if (xs.Length != ys.Length || xs.Length < 2)
+        {
+            throw new ArgumentException("xs and ys: need equal lengths of at least 2.");
+        }
+
+        double mx = 0, my = 0;
+        for (int k = 0; k < xs.Length; k++)
+        {
+            mx += xs[k];
+            my += ys[k];
+        }
+
+        mx /= xs.Length;
+        my /= ys.Length;
+        double sxy = 0, sxx = 0, syy = 0;
+        for (int k = 0; k < xs.Length; k++)
+        {
+            double dx = xs[k] - mx, dy = ys[k] - my;
+            sxy += dx * dy;
+            sxx += dx * dx;
+            syy += dy * dy;
+        }
+
+        return sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 0;
+    }
+}

@@ -1,0 +1,55 @@
+namespace BeliefLens.Torch.Probing;
+
+/// <summary>In-sample, held-out and shuffled-target results of one probe on one site.</summary>
+public sealed record ProbeEvaluation(
+    RegressionMetrics InSample,
+    RegressionMetrics HeldOut,
+    RegressionMetrics Shuffled,
+    AffineFit Fit,
+    int FitSequences,
+    int TestRows,
+    string? Warning);
+
+public static class ProbeEvaluator
+{
+    /// <summary>
+    /// The paper's protocol on one dataset: fit on all sampled rows and score in-sample; fit on a seeded
+    /// <paramref name="fitFraction"/> of sequences and score the rest (held-out); shuffled-target control in-sample.
+    /// </summary>
+    public static ProbeEvaluation Evaluate(ActivationDataset dataset, ProbeWeighting weighting, ulong seed = 0, double fitFraction = 0.2, AffineFitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var sample = dataset.Sample(weighting);
+        var x = dataset.Features;
+        var y = dataset.Targets;
+        var fit = AffineLeastSquares.Fit(x, y, sample.Weights, sample.Rows, options);
+        var inSample = RegressionMetrics.Score(fit, x, y, sample.Weights, sample.Rows);
+        var split = ProbeSplits.BySequence(dataset, sample, fitFraction, seed);
+        var heldFit = AffineLeastSquares.Fit(x, y, sample.Weights, split.FitRows, options);
+        var heldOut = RegressionMetrics.Score(heldFit, x, y, sample.Weights, split.TestRows);
+        var shuffled = ProbeControls.ShuffledTargets(x, y, sample, seed ^ 0x5DEECE66DUL, options);
+        int fitSequences = split.FitRows.Select(r => dataset.SequenceIds[r]).Distinct().Count();
+        return new ProbeEvaluation(inSample, heldOut, shuffled, fit, fitSequences, split.TestRows.Length, fit.Warning ?? heldFit.Warning);
+    }
+
+    /// <summary>K-fold by sequence: out-of-fold predictions for every sampled row, scored together (pooled SSE/SST).</summary>
+    public static RegressionMetrics CrossValidate(ActivationDataset dataset, ProbeWeighting weighting, int folds, ulong seed = 0, AffineFitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var sample = dataset.Sample(weighting);
+        var splits = ProbeSplits.KFoldBySequence(dataset, sample, folds, seed);
+        int k = dataset.Targets.Cols;
+        var predictedRows = new List<int>();
+        var predicted = new List<double>();
+        foreach (var split in splits)
+        {
+            var fit = AffineLeastSquares.Fit(dataset.Features, dataset.Targets, sample.Weights, split.FitRows, options);
+            predicted.AddRange(fit.Predict(dataset.Features, split.TestRows).Data);
+            predictedRows.AddRange(split.TestRows);
+        }
+
+        var rows = predictedRows.ToArray();
+        double[]? weights = sample.Weights is null ? null : rows.Select(r => sample.Weights[r]).ToArray();
+        return RegressionMetrics.Compute(new DenseMatrix(predicted.ToArray(), rows.Length, k), dataset.Targets.SelectRows(rows), weights);
+    }
+}

@@ -1,0 +1,310 @@
+using System.Globalization;
+using BeliefLens.Core;
+using static TorchSharp.torch;
+
+namespace BeliefLens.Torch.Probing;
+
+/// <summary>What to probe and how. Validated at construction.</summary>
+public sealed record ProbeOptions
+{
+    public ProbeOptions(
+        IReadOnlyList<string>? sites = null, bool concat = false, ProbeWeighting weighting = ProbeWeighting.Paper,
+        IReadOnlyList<int>? positions = null, int? roundDecimals = null, long maxSequences = 1 << 20, ulong seed = 0,
+        double fitFraction = 0.2, double ridge = 0, double rcond = AffineFitOptions.DefaultRcond, int distancePoints = 1500,
+        bool controls = true, int chunk = 4096)
+    {
+        if (sites is not null && sites.Count == 0)
+        {
+            throw new BeliefLensInputException("sites: empty list; name at least one hook site, e.g. blocks.3.hook_resid_post.");
+        }
+
+        if (!(fitFraction > 0 && fitFraction < 1))
+        {
+            throw new BeliefLensInputException("fit_fraction: must be in (0, 1); the paper fits on 0.2 of the sequences.");
+        }
+
+        if (chunk < 1)
+        {
+            throw new BeliefLensInputException("chunk: must be at least 1 sequence per forward pass.");
+        }
+
+        if (distancePoints < 2)
+        {
+            throw new BeliefLensInputException("distance_points: need at least 2 points.");
+        }
+
+        (Sites, Concat, Weighting, Positions, RoundDecimals, MaxSequences, Seed, FitFraction, Fit, DistancePoints, Controls, Chunk) =
+            (sites, concat, weighting, positions, roundDecimals, maxSequences, seed, fitFraction, new AffineFitOptions(ridge, rcond), distancePoints, controls, chunk);
+    }
+
+    /// <summary>Hook sites; null = the last block's hook_resid_post.</summary>
+    public IReadOnlyList<string>? Sites { get; init; }
+
+    /// <summary>Also probe the concatenation of the sites (named <c>concat</c>).</summary>
+    public bool Concat { get; init; }
+
+    public ProbeWeighting Weighting { get; init; }
+
+    /// <summary>Positions j to keep (0-based); null = all.</summary>
+    public IReadOnlyList<int>? Positions { get; init; }
+
+    /// <summary>Round belief targets to this many decimals (the paper: 5); null = exact.</summary>
+    public int? RoundDecimals { get; init; }
+
+    public long MaxSequences { get; init; }
+
+    public ulong Seed { get; init; }
+
+    public double FitFraction { get; init; }
+
+    public AffineFitOptions Fit { get; init; }
+
+    public int DistancePoints { get; init; }
+
+    /// <summary>Compute PCA, next-token and distance controls (shuffle is always computed).</summary>
+    public bool Controls { get; init; }
+
+    /// <summary>Sequences per forward pass.</summary>
+    public int Chunk { get; init; }
+
+    /// <summary>The paper's protocol: paper weighting, targets rounded to 5 decimals.</summary>
+    public static ProbeOptions Paper(IReadOnlyList<string>? sites = null, bool concat = false) =>
+        new(sites, concat, ProbeWeighting.Paper, roundDecimals: 5);
+}
+
+/// <summary>One site's probe with its controls. MSEs are averaged over points and belief dimensions.</summary>
+public sealed record SiteProbe(
+    string Site,
+    int Dims,
+    int Rows,
+    RegressionMetrics InSample,
+    RegressionMetrics HeldOut,
+    RegressionMetrics Shuffled,
+    RegressionMetrics? NextToken,
+    double? UntrainedMse,
+    PcaResult? Pca,
+    DistanceAnalysis? Distances,
+    int EffectiveRank,
+    string? Warning,
+    DenseMatrix Predicted);
+
+/// <summary>Everything one probe run measured, plus the arrays figures need.</summary>
+public sealed record ProbeReport(
+    string Process,
+    ProbeWeighting Weighting,
+    int Sequences,
+    bool Exhaustive,
+    int[] Positions,
+    DenseMatrix TrueBeliefs,
+    double[] PrefixProbabilities,
+    IReadOnlyList<SiteProbe> Sites);
+
+/// <summary>Library entry point: model + process → activation datasets → probes with controls.</summary>
+public static class ProbeRunner
+{
+    public const string ConcatSite = "concat";
+
+    /// <summary>The default site: the last block's residual stream output.</summary>
+    public static string DefaultSite(TransformerConfig config) => $"blocks.{config.NLayers - 1}.hook_resid_post";
+
+    /// <summary>Residual-stream sites: blocks.0.hook_resid_pre, every blocks.{l}.hook_resid_post, ln_final.hook_normalized.</summary>
+    public static IReadOnlyList<string> ResidualSites(TransformerConfig config)
+    {
+        var sites = new List<string> { "blocks.0.hook_resid_pre" };
+        sites.AddRange(Enumerable.Range(0, config.NLayers).Select(l => $"blocks.{l}.hook_resid_post"));
+        if (config.LayerNorm)
+        {
+            sites.Add("ln_final.hook_normalized");
+        }
+
+        return sites;
+    }
+
+    /// <summary>Sites whose activations are [B, P, d_model] (attention patterns are not probe sites).</summary>
+    public static IReadOnlyList<string> ValidSites(HookedTransformer model) =>
+        model.HookNames.Where(n => !n.EndsWith("hook_pattern", StringComparison.Ordinal)).ToList();
+
+    /// <summary>Checks the process and sites against the model; returns the resolved site list.</summary>
+    public static IReadOnlyList<string> ResolveSites(HookedTransformer model, Process process, ProbeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(process);
+        ArgumentNullException.ThrowIfNull(options);
+        if (process.VocabSize != model.Config.DVocab)
+        {
+            throw new BeliefLensInputException(
+                $"process: '{process.Name}' has {process.VocabSize} tokens but the model's d_vocab is {model.Config.DVocab}; probe with the process the model was trained on.");
+        }
+
+        var sites = options.Sites ?? [DefaultSite(model.Config)];
+        var valid = ValidSites(model);
+        foreach (string site in sites)
+        {
+            if (!valid.Contains(site))
+            {
+                throw new BeliefLensInputException($"site '{site}': unknown; valid sites are {string.Join(", ", valid)}.");
+            }
+        }
+
+        if (sites.Distinct(StringComparer.Ordinal).Count() != sites.Count)
+        {
+            throw new BeliefLensInputException("sites: a site is listed twice; list each once.");
+        }
+
+        if (options.Positions is { } positions && positions.Any(p => p < 0 || p >= model.Config.NCtx))
+        {
+            throw new BeliefLensInputException($"positions: each must be in 0..{model.Config.NCtx - 1} (n_ctx {model.Config.NCtx}).");
+        }
+
+        return sites;
+    }
+
+    /// <summary>
+    /// Runs every input through the model in chunks of <paramref name="chunk"/> sequences (each in its own dispose
+    /// scope) and returns float32 features [rows, d] per site, rows = (sequence, kept position) in order.
+    /// </summary>
+    public static Dictionary<string, FeatureMatrix> Activations(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions, int chunk = 4096)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        int n = inputs.Length, count = inputs.Sequences, d = model.Config.DModel, kept = positions.Length;
+        var buffers = sites.ToDictionary(s => s, _ => new float[(long)count * kept * d], StringComparer.Ordinal);
+        var longTokens = inputs.Tokens.Select(t => (long)t).ToArray();
+        bool allPositions = kept == n;
+        using var positionIndex = tensor(positions.Select(p => (long)p).ToArray(), device: model.Device);
+        for (int start = 0; start < count; start += chunk)
+        {
+            int length = Math.Min(chunk, count - start);
+            using var scope = NewDisposeScope();
+            var tokens = tensor(longTokens.AsSpan(start * n, length * n).ToArray(), [length, n], device: model.Device);
+            var (_, cache) = model.RunWithCache(tokens, sites);
+            foreach (string site in sites)
+            {
+                var act = cache[site]; // [B, P, d]
+                if (!allPositions)
+                {
+                    act = act.index_select(1, positionIndex);
+                }
+
+                // One block copy of the raw bytes: the element-wise TensorAccessor copy is ~100× slower here.
+                var values = act.to(float32).cpu().contiguous();
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(values.bytes)
+                    .CopyTo(buffers[site].AsSpan(checked(start * kept * d)));
+            }
+
+            cache.Dispose();
+        }
+
+        return buffers.ToDictionary(kv => kv.Key, kv => FeatureMatrix.FromSingle(kv.Value, count * kept, d), StringComparer.Ordinal);
+    }
+
+    /// <summary>Row-wise concatenation of several sites' features, in the given order.</summary>
+    public static FeatureMatrix Concatenate(IReadOnlyList<FeatureMatrix> parts)
+    {
+        int rows = parts[0].Rows, cols = parts.Sum(p => p.Cols);
+        var data = new float[(long)rows * cols];
+        int offset = 0;
+        foreach (var part in parts)
+        {
+            if (part.Rows != rows)
+            {
+                throw new BeliefLensInputException("concat: sites have different row counts.");
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                for (int c = 0; c < part.Cols; c++)
+                {
+                    data[(long)r * cols + offset + c] = (float)part[r, c];
+                }
+            }
+
+            offset += part.Cols;
+        }
+
+        return FeatureMatrix.FromSingle(data, rows, cols);
+    }
+
+    /// <summary>
+    /// Probes <paramref name="model"/> on <paramref name="process"/>: the paper's protocol (fit on all rows, in-sample;
+    /// fit on a seeded fraction of sequences, held-out on the rest), with the shuffled-target control, next-token probe,
+    /// PCA, the distance analysis, and — when <paramref name="untrained"/> is given — the same probe on that model.
+    /// </summary>
+    public static ProbeReport Run(HookedTransformer model, Process process, ProbeOptions options, HookedTransformer? untrained = null, ProbeInputs? inputs = null)
+    {
+        var sites = ResolveSites(model, process, options);
+        inputs ??= ProbeInputs.Build(process, model.Config.NCtx, options.MaxSequences, options.Seed);
+        if (inputs.Length != model.Config.NCtx || inputs.Process.VocabSize != model.Config.DVocab)
+        {
+            throw new BeliefLensInputException($"inputs: built for length {inputs.Length}; the model needs n_ctx {model.Config.NCtx}.");
+        }
+
+        int n = inputs.Length;
+        int[] positions = (options.Positions ?? Enumerable.Range(0, n).ToArray()).Distinct().Order().ToArray();
+        int[] rowMap = Enumerable.Range(0, inputs.Sequences).SelectMany(q => positions.Select(j => q * n + j)).ToArray();
+        var beliefs = inputs.TargetBeliefs(options.RoundDecimals).SelectRows(rowMap);
+        var exactBeliefs = inputs.Beliefs.SelectRows(rowMap);
+        var nextToken = inputs.NextToken.SelectRows(rowMap);
+        var sequenceIds = rowMap.Select(r => r / n).ToArray();
+        var rowPositions = rowMap.Select(r => r % n).ToArray();
+        var prefixIds = rowMap.Select(r => inputs.PrefixIds[r]).ToArray();
+        var probabilities = rowMap.Select(r => inputs.PrefixProbabilities[r]).ToArray();
+
+        var features = Activations(model, inputs, sites, positions, options.Chunk);
+        var untrainedFeatures = untrained is null ? null : Activations(untrained, inputs, sites, positions, options.Chunk);
+        var order = new List<string>(sites);
+        if (options.Concat)
+        {
+            features[ConcatSite] = Concatenate(sites.Select(s => features[s]).ToList());
+            if (untrainedFeatures is not null)
+            {
+                untrainedFeatures[ConcatSite] = Concatenate(sites.Select(s => untrainedFeatures[s]).ToList());
+            }
+
+            order.Add(ConcatSite);
+        }
+
+        var results = new List<SiteProbe>();
+        foreach (string site in order)
+        {
+            var dataset = new ActivationDataset(features[site], beliefs, sequenceIds, rowPositions, prefixIds, probabilities);
+            results.Add(ProbeSite(site, dataset, nextToken, untrainedFeatures?[site], options));
+        }
+
+        return new ProbeReport(process.Name, options.Weighting, inputs.Sequences, inputs.IsExhaustive, positions, exactBeliefs, probabilities, results);
+    }
+
+    private static SiteProbe ProbeSite(string site, ActivationDataset dataset, DenseMatrix nextToken, FeatureMatrix? untrained, ProbeOptions options)
+    {
+        var evaluation = ProbeEvaluator.Evaluate(dataset, options.Weighting, options.Seed, options.FitFraction, options.Fit);
+        var sample = dataset.Sample(options.Weighting);
+        var predicted = evaluation.Fit.Predict(dataset.Features);
+        RegressionMetrics? next = null;
+        PcaResult? pca = null;
+        DistanceAnalysis? distances = null;
+        double? untrainedMse = null;
+        if (options.Controls)
+        {
+            var nextFit = AffineLeastSquares.Fit(dataset.Features, nextToken, sample.Weights, sample.Rows, options.Fit);
+            next = RegressionMetrics.Score(nextFit, dataset.Features, nextToken, sample.Weights, sample.Rows);
+            pca = ProbeControls.Pca(dataset.Features, sample.Weights, sample.Rows);
+
+            // Distances among distinct prefixes only (duplicates would add zero-distance pairs).
+            var distinct = dataset.Sample(ProbeWeighting.Prob).Rows;
+            distances = ProbeControls.Distances(predicted.SelectRows(distinct), dataset.Targets.SelectRows(distinct), nextToken.SelectRows(distinct),
+                options.DistancePoints, options.Seed ^ 0xD157UL);
+        }
+
+        if (untrained is not null)
+        {
+            var fit = AffineLeastSquares.Fit(untrained, dataset.Targets, sample.Weights, sample.Rows, options.Fit);
+            untrainedMse = RegressionMetrics.Score(fit, untrained, dataset.Targets, sample.Weights, sample.Rows).Mse;
+        }
+
+        return new SiteProbe(site, dataset.Features.Cols, sample.Rows.Length, evaluation.InSample, evaluation.HeldOut, evaluation.Shuffled,
+            next, untrainedMse, pca, distances, evaluation.Fit.EffectiveRank, evaluation.Warning, predicted);
+    }
+
+    /// <summary>Formats a number for messages.</summary>
+    internal static string F(double x) => x.ToString("G5", CultureInfo.InvariantCulture);
+}
