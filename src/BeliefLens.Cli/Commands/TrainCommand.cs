@@ -104,12 +104,6 @@ public sealed class TrainCommand : ICommand
 
     internal static Process ResolveProcess(string spec, IReadOnlyDictionary<string, double> parameters)
     {
-        // TODO: switch to ProcessResolver.Resolve(spec, parameters) once it lands (handles spec.json files too).
-        if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new BeliefLensInputException($"process: '{spec}': JSON process specs are not supported by this build yet; use a built-in name such as mess3.");
-        }
-
-        return BuiltinProcesses.Create(spec, parameters);
+        return ProcessResolver.Resolve(spec, parameters); // a built-in name or a path to a .json spec
     }
 }
