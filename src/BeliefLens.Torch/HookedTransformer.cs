@@ -134,8 +134,11 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
     /// <summary>All gradients, flat [ParameterCount]; backward accumulates here. Zero it with <see cref="ZeroGrad"/>.</summary>
     public Tensor FlatGradients => _flatGrad;
 
-    /// <summary>Use the fused scaled_dot_product_attention kernel when no attention-pattern hook is active.</summary>
-    public bool UseFusedAttention { get; set; } = true;
+    /// <summary>
+    /// Use the fused scaled_dot_product_attention kernel when no attention-pattern hook is active. Off by default:
+    /// at the paper's size (P = 10, d_head = 8) the explicit softmax path measured as fast or faster on CPU.
+    /// </summary>
+    public bool UseFusedAttention { get; set; }
 
     public void ZeroGrad() => _flatGrad.zero_();
 

@@ -14,7 +14,7 @@ public sealed class BenchCommand : ICommand
 
     public string Name => "bench";
 
-    public string Summary => "benchmarks, one JSON line each: bench beliefs [--depth L] | bench train [--threads N] [--steps N] | bench probe [--models DIR]";
+    public string Summary => "benchmarks, one JSON line each: bench beliefs [--depth L] | bench train [--threads N] [--steps N] [--batch N] [--attention explicit|fused] | bench probe [--models DIR]";
 
     public int Run(CommandArguments args)
     {

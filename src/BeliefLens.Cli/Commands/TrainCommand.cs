@@ -10,7 +10,7 @@ public sealed class TrainCommand : ICommand
 {
     public string Name => "train";
 
-    public string Summary => "train a transformer on a process: train [mess3] [--param k=v] [--config model.json] [--steps N] [--batch N] [--lr X] [--seed S] [--device cpu|cuda] --out DIR [--resume|--force]";
+    public string Summary => "train a transformer on a process: train [mess3] [--param k=v] [--config model.json] [--steps N] [--batch N] [--lr X] [--seed S] [--device cpu|cuda] [--threads N] [--optimizer adamw|sgd] [--data sampled|exact] [--log-checkpoints N] [--checkpoint-every N] [--eval-every N] --out DIR [--resume|--force]";
 
     public int Run(CommandArguments args)
     {
@@ -52,7 +52,9 @@ public sealed class TrainCommand : ICommand
             logSpacedCheckpoints: logCheckpoints ?? baseOptions.LogSpacedCheckpoints,
             checkpointEvery: checkpointEvery ?? baseOptions.CheckpointEvery,
             evalEvery: evalEvery ?? baseOptions.EvalEvery);
-        if (threads is int n)
+        // Small models train fastest on one thread (per-op overhead dominates; extra threads only add sync cost).
+        long parameterCount = (long)model.NLayers * ((4L * model.DModel * model.NHeads * model.DHead) + (2L * model.DModel * model.DMlp));
+        if ((threads ?? (parameterCount < 2_000_000 ? 1 : 0)) is int n and > 0)
         {
             TorchSharp.torch.set_num_threads(n);
         }
@@ -102,12 +104,6 @@ public sealed class TrainCommand : ICommand
 
     internal static Process ResolveProcess(string spec, IReadOnlyDictionary<string, double> parameters)
     {
-        // TODO: switch to ProcessResolver.Resolve(spec, parameters) once it lands (handles spec.json files too).
-        if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new BeliefLensInputException($"process: '{spec}': JSON process specs are not supported by this build yet; use a built-in name such as mess3.");
-        }
-
-        return BuiltinProcesses.Create(spec, parameters);
+        return ProcessResolver.Resolve(spec, parameters); // a built-in name or a path to a .json spec
     }
 }
