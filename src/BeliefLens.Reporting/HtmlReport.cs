@@ -28,8 +28,11 @@ public sealed record ReportFigure(string ImagePath, string Caption, string? Titl
 /// <summary>A series of images browsed with a slider (e.g. the predicted geometry at every checkpoint).</summary>
 public sealed record ReportSlider(string Title, string Caption, IReadOnlyList<ReportFigure> Frames);
 
-/// <summary>A headed part of the report holding figures and, optionally, a slider.</summary>
-public sealed record ReportSection(string Heading, IReadOnlyList<ReportFigure> Figures, ReportSlider? Slider = null, string? Text = null);
+/// <summary>A plain table of text cells; numbers are right-aligned when a cell parses as one.</summary>
+public sealed record ReportTable(string Caption, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows);
+
+/// <summary>A headed part of the report holding figures and, optionally, a slider and a table.</summary>
+public sealed record ReportSection(string Heading, IReadOnlyList<ReportFigure> Figures, ReportSlider? Slider = null, string? Text = null, ReportTable? Table = null);
 
 /// <summary>Everything the report shows. <paramref name="ConfigJson"/> is the run's resolved config.json text.</summary>
 public sealed record ReportModel(
@@ -92,6 +95,11 @@ public static class HtmlReport
                 sb.Append("<p>").Append(E(section.Text)).Append("</p>\n");
             }
 
+            if (section.Table is { } table)
+            {
+                AppendTable(sb, table);
+            }
+
             foreach (var figure in section.Figures)
             {
                 figureNumber++;
@@ -136,6 +144,30 @@ public static class HtmlReport
 
         sb.Append("</main>\n<script>").Append(Script).Append("</script>\n</body>\n</html>\n");
         return sb.ToString();
+    }
+
+    private static void AppendTable(StringBuilder sb, ReportTable table)
+    {
+        sb.Append("<table class=\"metrics\"><caption>").Append(E(table.Caption)).Append("</caption><thead><tr>");
+        foreach (string header in table.Headers)
+        {
+            sb.Append("<th>").Append(E(header)).Append("</th>");
+        }
+
+        sb.Append("</tr></thead><tbody>\n");
+        foreach (var row in table.Rows)
+        {
+            sb.Append("<tr>");
+            foreach (string cell in row)
+            {
+                bool numeric = double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+                sb.Append(numeric ? "<td class=\"num\">" : "<td>").Append(E(cell)).Append("</td>");
+            }
+
+            sb.Append("</tr>\n");
+        }
+
+        sb.Append("</tbody></table>\n");
     }
 
     private static void AppendImage(StringBuilder sb, string path, string alt)

@@ -118,7 +118,7 @@ public static class RunReport
             probeFigures.Add(ReportFigure.From(pca));
         }
 
-        sections.Add(new ReportSection("Probes across layers, with controls", probeFigures));
+        sections.Add(new ReportSection("Probes across layers, with controls", probeFigures, Table: SiteTable(sites)));
 
         var model = new ReportModel(
             $"BeliefLens: {experiment.Name} — {process.Name}",
@@ -244,44 +244,54 @@ public static class RunReport
         bool paperMess3 = experiment.ProcessSpec == "mess3"
             && experiment.ProcessParameters.GetValueOrDefault("x", 0.05) == 0.05
             && experiment.ProcessParameters.GetValueOrDefault("alpha", 0.85) == 0.85;
+        string site = Str(main, "site");
         var rows = new List<MetricRow>
         {
             new("Validation loss (mean over positions, nats)", F(summary["validation_loss"]!.GetValue<double>(), "F5"),
                 null, string.Create(inv, $"floor {summary["loss_floor"]!.GetValue<double>():F5}")),
-            new("Tokens seen", summary["tokens"]!.GetValue<long>().ToString("N0", inv), paperMess3 ? "629,209,600" : null),
+            new("Tokens seen", summary["tokens"]!.GetValue<long>().ToString("N0", inv), paperMess3 ? "629,209,600" : null,
+                paperMess3 ? "the paper's final checkpoint" : null),
+            new($"Probe MSE in-sample ({site})", F(Num(main, "mse_insample"), "G4"),
+                paperMess3 ? PaperMess3FinalMse.ToString("G5", inv) : null, paperMess3 ? "paper: final checkpoint, unweighted, in-sample" : null),
+            new($"Probe MSE held-out ({site})", F(Num(main, "mse_heldout"), "G4"), null,
+                $"fit on {Percent(experiment.Probe.FitFraction)} of sequences, scored on the rest; R² {F(Num(main, "r2_heldout"), "F4")}"),
+            new("Shuffled-target MSE", F(Num(main, "shuffle_mse"), "G4"), paperMess3 ? "≈" + PaperMess3ShuffleMse.ToString("G3", inv) : null,
+                "control: equals the belief variance"),
+            new("Untrained-model MSE", F(Num(main, "untrained_mse"), "G4"), null, "control: same probe on the step-0 network"),
         };
-        foreach (var s in sites)
+        if (sites.FirstOrDefault(s => Str(s, "site") == ProbeRunner.ConcatSite) is JsonObject concat)
         {
-            string site = Str(s, "site");
-            bool isMain = ReferenceEquals(s, main);
-            rows.Add(new MetricRow($"{site}: probe MSE in-sample", F(Num(s, "mse_insample"), "G4"),
-                isMain && paperMess3 ? PaperMess3FinalMse.ToString("G5", inv) : null, isMain && paperMess3 ? "paper: final checkpoint, unweighted, in-sample" : null));
-            rows.Add(new MetricRow($"{site}: probe MSE held-out", F(Num(s, "mse_heldout"), "G4"), null, $"R² {F(Num(s, "r2_heldout"), "F4")}"));
-            rows.Add(new MetricRow($"{site}: shuffled-target MSE", F(Num(s, "shuffle_mse"), "G4"), isMain && paperMess3 ? "≈" + PaperMess3ShuffleMse.ToString("G3", inv) : null, "should equal the belief variance"));
-            rows.Add(new MetricRow($"{site}: untrained-model MSE", F(Num(s, "untrained_mse"), "G4"), null, "same probe on the step-0 network"));
-            if (Num(s, "next_token_mse") is double next)
-            {
-                rows.Add(new MetricRow($"{site}: next-token probe MSE", F(next, "G4"), null, $"R² {F(Num(s, "next_token_r2"), "F4")}"));
-            }
+            rows.Add(new MetricRow("Probe MSE, all sites concatenated", F(Num(concat, "mse_insample"), "G4"), null,
+                $"in-sample; held-out {F(Num(concat, "mse_heldout"), "G4")}"));
         }
 
         if (Num(main, "pca_components_95") is double c95)
         {
-            rows.Add(new MetricRow($"{Str(main, "site")}: PCA components for 80/90/95/99%",
-                string.Create(inv, $"{Num(main, "pca_components_80")}/{Num(main, "pca_components_90")}/{c95}/{Num(main, "pca_components_99")}")));
+            rows.Add(new MetricRow("PCA components for 80/90/95/99% of variance",
+                string.Create(inv, $"{Num(main, "pca_components_80")}/{Num(main, "pca_components_90")}/{c95}/{Num(main, "pca_components_99")}"),
+                null, $"of {Num(main, "dims")} dimensions at {site}"));
         }
 
         foreach (var (key, label) in new[] { ("component_identity", "component identity"), ("within_component_belief", "within-component belief") })
         {
             if (mixture?[key] is JsonObject m)
             {
-                rows.Add(new MetricRow($"{Str(mixture, "site")}: {label} probe MSE held-out", F(Num(m, "mse_heldout"), "G4"), null,
+                rows.Add(new MetricRow($"Mixture: {label} probe MSE held-out", F(Num(m, "mse_heldout"), "G4"), null,
                     $"R² {F(Num(m, "r2_heldout"), "F4")}; shuffled {F(Num(m, "shuffle_mse"), "G4")}"));
             }
         }
 
         return rows;
     }
+
+    private static ReportTable SiteTable(List<JsonObject> sites) => new(
+        "Probe error at every residual-stream site (MSE averaged over points and belief dimensions)",
+        ["site", "dims", "in-sample MSE", "held-out MSE", "held-out R²", "shuffled", "untrained", "next-token MSE"],
+        sites.Select(s => (IReadOnlyList<string>)
+        [
+            Str(s, "site"), F(Num(s, "dims"), "F0"), F(Num(s, "mse_insample"), "G4"), F(Num(s, "mse_heldout"), "G4"), F(Num(s, "r2_heldout"), "F4"),
+            F(Num(s, "shuffle_mse"), "G4"), F(Num(s, "untrained_mse"), "G4"), F(Num(s, "next_token_mse"), "G4"),
+        ]).ToList());
 
     private static string Percent(double fraction) => (fraction * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
