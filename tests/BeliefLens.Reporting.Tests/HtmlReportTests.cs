@@ -50,4 +50,15 @@ public partial class HtmlReportTests
         var ex = Assert.Throws<IOException>(() => HtmlReport.Render(model));
         Assert.Contains("/nonexistent/fig.png", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Section_table_renders_caption_headers_and_escaped_cells_with_numbers_aligned()
+    {
+        var table = new ReportTable("Probe <errors>", ["site", "MSE"], [["blocks.3.hook_resid_post", "0.00104"], ["a<b", "n/a"]]);
+        string html = HtmlReport.Render(new ReportModel("t", "s", "{}", [new ReportSection("h", [], Table: table)], []));
+        Assert.Contains("<caption>Probe &lt;errors&gt;</caption>", html, StringComparison.Ordinal);
+        Assert.Contains("<th>site</th><th>MSE</th>", html, StringComparison.Ordinal);
+        Assert.Contains("<td>blocks.3.hook_resid_post</td><td class=\"num\">0.00104</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<td>a&lt;b</td><td>n/a</td>", html, StringComparison.Ordinal);
+    }
 }
