@@ -37,7 +37,7 @@ public static class Program
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("interrupted: progress so far is saved; rerun with --resume to continue.");
+            Console.Error.WriteLine("interrupted: everything up to the last checkpoint is saved; rerun the same command to continue (train needs --resume).");
             return 130;
         }
         catch (IOException ex)
