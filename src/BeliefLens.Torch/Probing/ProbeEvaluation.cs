@@ -22,14 +22,31 @@ public static class ProbeEvaluator
         var sample = dataset.Sample(weighting);
         var x = dataset.Features;
         var y = dataset.Targets;
-        var fit = AffineLeastSquares.Fit(x, y, sample.Weights, sample.Rows, options);
+        var fit = Fit(dataset, y, sample.Weights, sample.Rows, options);
         var inSample = RegressionMetrics.Score(fit, x, y, sample.Weights, sample.Rows);
         var split = ProbeSplits.BySequence(dataset, sample, fitFraction, seed);
-        var heldFit = AffineLeastSquares.Fit(x, y, sample.Weights, split.FitRows, options);
+        var heldFit = Fit(dataset, y, sample.Weights, split.FitRows, options);
         var heldOut = RegressionMetrics.Score(heldFit, x, y, sample.Weights, split.TestRows);
-        var shuffled = ProbeControls.ShuffledTargets(x, y, sample, seed ^ 0x5DEECE66DUL, options);
+        var shuffled = ProbeControls.ShuffledTargets(dataset, sample, seed ^ 0x5DEECE66DUL, options);
         int fitSequences = split.FitRows.Select(r => dataset.SequenceIds[r]).Distinct().Count();
         return new ProbeEvaluation(inSample, heldOut, shuffled, fit, fitSequences, split.TestRows.Length, fit.Warning ?? heldFit.Warning);
+    }
+
+    /// <summary>
+    /// <see cref="AffineLeastSquares.Fit"/> of <paramref name="targets"/> on the dataset's features over
+    /// <paramref name="rows"/>, with rows that share a prefix merged first when the features allow it
+    /// (<see cref="ActivationDataset.Collapse"/>): the same solution from far fewer rows.
+    /// </summary>
+    public static AffineFit Fit(ActivationDataset dataset, DenseMatrix targets, double[]? weights, int[] rows, AffineFitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(rows);
+        ProbeValidation.CheckDesign(dataset.Features, targets, weights, rows);
+        var collapsed = dataset.Collapse(rows, weights);
+        return collapsed is null
+            ? AffineLeastSquares.Fit(dataset.Features, targets, weights, rows, options)
+            : AffineLeastSquares.Fit(dataset.Features, collapsed.Targets(targets), collapsed.Weights, collapsed.Rows, options);
     }
 
     /// <summary>K-fold by sequence: out-of-fold predictions for every sampled row, scored together (pooled SSE/SST).</summary>
@@ -43,7 +60,7 @@ public static class ProbeEvaluator
         var predicted = new List<double>();
         foreach (var split in splits)
         {
-            var fit = AffineLeastSquares.Fit(dataset.Features, dataset.Targets, sample.Weights, split.FitRows, options);
+            var fit = Fit(dataset, dataset.Targets, sample.Weights, split.FitRows, options);
             predicted.AddRange(fit.Predict(dataset.Features, split.TestRows).Data);
             predictedRows.AddRange(split.TestRows);
         }

@@ -95,6 +95,7 @@ public static class ProbeOutput
             ["belief_variance"] = Num(p.InSample.TargetVariance),
             ["next_token_r2"] = p.NextToken is null ? null : Num(p.NextToken.R2),
             ["effective_rank"] = p.EffectiveRank,
+            ["fit_rows_merged"] = p.MergedRows,
         };
         if (p.Pca is { } pca)
         {

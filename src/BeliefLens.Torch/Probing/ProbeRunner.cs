@@ -86,7 +86,11 @@ public sealed record SiteProbe(
     DistanceAnalysis? Distances,
     int EffectiveRank,
     string? Warning,
-    DenseMatrix Predicted);
+    DenseMatrix Predicted)
+{
+    /// <summary>Rows the fits actually used after merging rows of one prefix (null when nothing was merged).</summary>
+    public int? MergedRows { get; init; }
+}
 
 /// <summary>Everything one probe run measured, plus the arrays figures need.</summary>
 public sealed record ProbeReport(
@@ -279,15 +283,20 @@ public static class ProbeRunner
         var evaluation = ProbeEvaluator.Evaluate(dataset, options.Weighting, options.Seed, options.FitFraction, options.Fit);
         var sample = dataset.Sample(options.Weighting);
         var predicted = evaluation.Fit.Predict(dataset.Features);
+        var merged = dataset.Collapse(sample.Rows, sample.Weights);
         RegressionMetrics? next = null;
         PcaResult? pca = null;
         DistanceAnalysis? distances = null;
         double? untrainedMse = null;
         if (options.Controls)
         {
-            var nextFit = AffineLeastSquares.Fit(dataset.Features, nextToken, sample.Weights, sample.Rows, options.Fit);
+            var nextFit = ProbeEvaluator.Fit(dataset, nextToken, sample.Weights, sample.Rows, options.Fit);
             next = RegressionMetrics.Score(nextFit, dataset.Features, nextToken, sample.Weights, sample.Rows);
-            pca = ProbeControls.Pca(dataset.Features, sample.Weights, sample.Rows);
+
+            // The weighted covariance is a sum over rows, so rows of one prefix may be merged (summed weight) here too.
+            pca = merged is null
+                ? ProbeControls.Pca(dataset.Features, sample.Weights, sample.Rows)
+                : ProbeControls.Pca(dataset.Features, merged.Weights, merged.Rows);
 
             // Distances among distinct prefixes only (duplicates would add zero-distance pairs).
             var distinct = dataset.Sample(ProbeWeighting.Prob).Rows;
@@ -297,12 +306,15 @@ public static class ProbeRunner
 
         if (untrained is not null)
         {
-            var fit = AffineLeastSquares.Fit(untrained, dataset.Targets, sample.Weights, sample.Rows, options.Fit);
+            var fit = ProbeEvaluator.Fit(dataset.WithFeatures(untrained), dataset.Targets, sample.Weights, sample.Rows, options.Fit);
             untrainedMse = RegressionMetrics.Score(fit, untrained, dataset.Targets, sample.Weights, sample.Rows).Mse;
         }
 
         return new SiteProbe(site, dataset.Features.Cols, sample.Rows.Length, evaluation.InSample, evaluation.HeldOut, evaluation.Shuffled,
-            next, untrainedMse, pca, distances, evaluation.Fit.EffectiveRank, evaluation.Warning, predicted);
+            next, untrainedMse, pca, distances, evaluation.Fit.EffectiveRank, evaluation.Warning, predicted)
+        {
+            MergedRows = merged?.Rows.Length,
+        };
     }
 
     /// <summary>Formats a number for messages.</summary>
