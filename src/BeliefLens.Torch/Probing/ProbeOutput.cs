@@ -114,6 +114,29 @@ public static class ProbeOutput
             o["distance_r2_beliefs_vs_next_token"] = Num(d.R2TrueBeliefsVsNextToken);
         }
 
+        if (p.Regularisation is { } choice && p.HeldOutOptions is { } held)
+        {
+            // Held-out only; mse_insample keeps the fixed cutoff so the paper's in-sample figures are unchanged.
+            o["regularisation"] = new JsonObject
+            {
+                ["chosen_by"] = "validation on the fit sequences",
+                ["validation_fit_fraction"] = ProbeEvaluator.ValidationFitFraction,
+                ["ridge"] = Num(held.Ridge),
+                ["ridge_per_unit_weight"] = Num(choice.FitWeightTotal > 0 ? choice.Best.Ridge / choice.FitWeightTotal : 0),
+                ["rcond"] = Num(held.Rcond),
+                ["validation_mse"] = Num(choice.BestValidationMse),
+                ["insample_ridge"] = Num(p.InSampleOptions?.Ridge ?? 0),
+                ["insample_rcond"] = Num(p.InSampleOptions?.Rcond ?? AffineFitOptions.DefaultRcond),
+                ["candidates"] = new JsonArray(choice.Candidates.Select(c => (JsonNode)new JsonObject
+                {
+                    ["ridge"] = Num(c.Options.Ridge),
+                    ["rcond"] = Num(c.Options.Rcond),
+                    ["effective_rank"] = c.EffectiveRank,
+                    ["validation_mse"] = Num(c.ValidationMse),
+                }).ToArray()),
+            };
+        }
+
         if (p.Warning is not null)
         {
             o["warning"] = p.Warning;
