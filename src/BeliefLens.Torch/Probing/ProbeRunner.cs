@@ -197,7 +197,7 @@ public static class ProbeRunner
             int length = Math.Min(chunk, count - start);
             using var scope = NewDisposeScope();
             var tokens = tensor(longTokens.AsSpan(start * n, length * n).ToArray(), [length, n], device: model.Device);
-            var (_, cache) = model.RunWithCache(tokens, sites);
+            var cache = model.CacheActivations(tokens, sites.ToList()); // skips blocks after the last requested site
             foreach (string site in sites)
             {
                 var act = cache[site]; // [B, P, d]
