@@ -32,6 +32,7 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
     private readonly Tensor _flatGrad;
     private readonly List<(string Name, long[] Shape, Tensor View)> _segments = [];
     private Dictionary<string, Func<Tensor, Tensor>>? _hooks;
+    private int? _blockLimit; // set only inside CacheActivations: run this many blocks, then stop (no logits)
 
     public HookedTransformer(TransformerConfig config, Device? device = null, ulong seed = 0) : base("HookedTransformer")
     {
@@ -265,6 +266,51 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// Only the named activations (detached copies), computing no more of the model than they need: blocks after the
+    /// last block that holds a requested hook are skipped, and so are ln_final and the unembedding unless
+    /// ln_final.hook_normalized is requested. The activations equal those of <see cref="RunWithCache"/> (a causal
+    /// forward pass does not look ahead). Dispose the returned cache.
+    /// </summary>
+    public ActivationCache CacheActivations(Tensor tokens, IReadOnlyCollection<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        int needed = names.Select(BlocksNeededFor).DefaultIfEmpty(Config.NLayers).Max();
+        _blockLimit = needed;
+        try
+        {
+            var (output, cache) = RunWithCache(tokens, names);
+            output.Dispose();
+            return cache;
+        }
+        finally
+        {
+            _blockLimit = null;
+        }
+    }
+
+    /// <summary>How many blocks must run for hook <paramref name="name"/> to fire (n_layers for ln_final and unknown names).</summary>
+    public int BlocksNeededFor(string name)
+    {
+        if (name is "hook_embed" or "hook_pos_embed")
+        {
+            return 0;
+        }
+
+        const string prefix = "blocks.";
+        if (name.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            int dot = name.IndexOf('.', prefix.Length);
+            if (dot > 0 && int.TryParse(name.AsSpan(prefix.Length, dot - prefix.Length), System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer < Config.NLayers)
+            {
+                return layer + 1;
+            }
+        }
+
+        return Config.NLayers;
+    }
+
     // ---------------------------------------------------------------- forward
 
     /// <summary>tokens [B,P] int64 → logits [B,P,V].</summary>
@@ -282,9 +328,15 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
         var posEmbed = Hook("hook_pos_embed", W_pos.narrow(0, 0, positions).unsqueeze(0).expand(batch, positions, d)); // [B,P,d]
         var residual = (embed + posEmbed).view(batch * positions, d); // [B·P, d]
         var mask = _causalMask.narrow(0, 0, positions).narrow(1, 0, positions); // [P,P]
-        foreach (var block in blocks)
+        int blocksToRun = _blockLimit ?? Config.NLayers;
+        for (int l = 0; l < blocksToRun; l++)
         {
-            residual = block.Forward(residual, batch, positions, mask);
+            residual = blocks[l].Forward(residual, batch, positions, mask);
+        }
+
+        if (blocksToRun < Config.NLayers)
+        {
+            return residual.MoveToOuterDisposeScope(); // truncated run for CacheActivations: the caller discards it
         }
 
         var normalized = LayerNormHooked("ln_final.hook_normalized", residual, ln_final_w, ln_final_b, batch, positions); // [B·P, d]

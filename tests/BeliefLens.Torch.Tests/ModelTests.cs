@@ -121,6 +121,38 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void CacheActivationsMatchesRunWithCacheAndStopsAfterTheLastNeededBlock()
+    {
+        using var model = new HookedTransformer(Tiny, seed: 8);
+        using var tokens = RandomTokens(4, 6, 3, 11);
+        using var before = model.forward(tokens);
+        string[] names = ["hook_embed", "blocks.0.hook_resid_pre", "blocks.0.hook_attn_out", "blocks.0.hook_resid_post"];
+        var (logits, full) = model.RunWithCache(tokens, names);
+        using (logits)
+        using (full)
+        using (var partial = model.CacheActivations(tokens, names))
+        {
+            Assert.Equal(names.Order(), partial.Names.Order());
+            foreach (string name in names)
+            {
+                Assert.True(full[name].eq(partial[name]).all().item<bool>(), name); // bitwise: the skipped blocks come later
+            }
+        }
+
+        Assert.Equal(0, model.BlocksNeededFor("hook_pos_embed"));
+        Assert.Equal(1, model.BlocksNeededFor("blocks.0.hook_resid_pre"));
+        Assert.Equal(1, model.BlocksNeededFor("blocks.0.hook_resid_post"));
+        Assert.Equal(2, model.BlocksNeededFor("blocks.1.attn.hook_pattern"));
+        Assert.Equal(2, model.BlocksNeededFor("ln_final.hook_normalized"));
+
+        // The limit is lifted afterwards: a full pass gives the same logits as before.
+        using var after = model.forward(tokens);
+        Assert.True(after.eq(before).all().item<bool>());
+        using var onlyFinal = model.CacheActivations(tokens, ["ln_final.hook_normalized"]);
+        Assert.Equal([4, 6, 16], onlyFinal["ln_final.hook_normalized"].shape);
+    }
+
+    [Fact]
     public void HooksAreRemovedEvenWhenAHookThrowsAndUnknownNamesAreRejected()
     {
         using var model = new HookedTransformer(Tiny, seed: 6);

@@ -96,7 +96,8 @@ public sealed class ProbeCommand : ICommand
             : sitesText?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var baseOptions = new ProbeOptions();
         var options = new ProbeOptions(sites, concat, weighting, positions, round, maxSequences ?? baseOptions.MaxSequences, (ulong)(seed ?? 0),
-            ridge: ridge ?? 0, rcond: rcond ?? AffineFitOptions.DefaultRcond);
+            ridge: ridge ?? 0, rcond: rcond ?? AffineFitOptions.DefaultRcond,
+            chooseConcatRegularisation: ridge is null && rcond is null); // an explicit --ridge/--rcond is used as given
 
         if (isRunDir)
         {

@@ -89,6 +89,62 @@ public sealed class ActivationDataset
         return new ProbeSample(kept.ToArray(), PrefixProbabilities);
     }
 
+    private bool? _featuresFollowPrefixes;
+
+    /// <summary>
+    /// True when every row's features are bitwise identical to those of the first row with its prefix id, as a causal
+    /// model's activations are. Only then may rows of one prefix be merged (<see cref="Collapse"/>). Computed once.
+    /// </summary>
+    public bool FeaturesFollowPrefixes => _featuresFollowPrefixes ??= CheckFeaturesFollowPrefixes();
+
+    /// <summary>
+    /// Merges <paramref name="rows"/> (weights indexed by dataset row, null = 1 each) that share a prefix id into one row
+    /// per prefix with the summed weight; the weighted least-squares fit is unchanged (see <see cref="CollapsedRows"/>).
+    /// Null when the features do not follow the prefixes or no two rows share a prefix.
+    /// </summary>
+    public CollapsedRows? Collapse(int[] rows, double[]? weights)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (!FeaturesFollowPrefixes)
+        {
+            return null;
+        }
+
+        var groupOf = new Dictionary<long, int>();
+        var representatives = new List<int>();
+        var groupOfRow = new int[rows.Length];
+        var merged = new double[Rows];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int row = rows[i];
+            if (!groupOf.TryGetValue(PrefixIds[row], out int group))
+            {
+                group = representatives.Count;
+                groupOf.Add(PrefixIds[row], group);
+                representatives.Add(row);
+            }
+
+            groupOfRow[i] = group;
+            merged[representatives[group]] += weights?[row] ?? 1.0;
+        }
+
+        return representatives.Count == rows.Length ? null : new CollapsedRows(representatives.ToArray(), merged, rows, weights, groupOfRow);
+    }
+
+    private bool CheckFeaturesFollowPrefixes()
+    {
+        var first = new Dictionary<long, int>();
+        for (int r = 0; r < Rows; r++)
+        {
+            if (!first.TryAdd(PrefixIds[r], r) && !Features.RowsIdentical(first[PrefixIds[r]], r))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static void Check(int length, int rows, string field)
     {
         if (length != rows)

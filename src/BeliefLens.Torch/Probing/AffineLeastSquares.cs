@@ -271,11 +271,20 @@ public static class AffineLeastSquares
     /// candidate, scores weighted MSE on <paramref name="validationRows"/> and returns the best (ties → first candidate).
     /// </summary>
     public static RegularisationChoice ChooseByValidation(FeatureMatrix x, DenseMatrix y, double[]? weights, int[] fitRows, int[] validationRows,
-        IReadOnlyList<AffineFitOptions>? candidates = null)
+        IReadOnlyList<AffineFitOptions>? candidates = null) =>
+        ChooseByValidation(x, y, weights, fitRows, weights, validationRows, candidates);
+
+    /// <summary>
+    /// As above with separate weights (both indexed by row of <paramref name="x"/>) for the fitted and the scored rows,
+    /// e.g. fit rows merged by prefix (<see cref="ActivationDataset.Collapse"/>) but validation scored on every row.
+    /// </summary>
+    public static RegularisationChoice ChooseByValidation(FeatureMatrix x, DenseMatrix y, double[]? fitWeights, int[] fitRows, double[]? validationWeights,
+        int[] validationRows, IReadOnlyList<AffineFitOptions>? candidates = null)
     {
         ArgumentNullException.ThrowIfNull(fitRows);
         ArgumentNullException.ThrowIfNull(validationRows);
-        var system = LeastSquaresSystem.Build(x, y, weights, fitRows, candidates?.FirstOrDefault()?.MaxDegreeOfParallelism ?? 0);
+        ProbeValidation.CheckDesign(x, y, validationWeights, validationRows);
+        var system = LeastSquaresSystem.Build(x, y, fitWeights, fitRows, candidates?.FirstOrDefault()?.MaxDegreeOfParallelism ?? 0);
         candidates ??= DefaultCandidates(system);
         if (candidates.Count == 0)
         {
@@ -283,13 +292,13 @@ public static class AffineLeastSquares
         }
 
         var truth = y.SelectRows(validationRows);
-        double[]? validationWeights = weights is null ? null : validationRows.Select(r => weights[r]).ToArray();
+        double[]? scoredWeights = validationWeights is null ? null : validationRows.Select(r => validationWeights[r]).ToArray();
         var scores = new List<(AffineFitOptions Options, double ValidationMse, int EffectiveRank)>();
         int best = 0;
         for (int c = 0; c < candidates.Count; c++)
         {
             var fit = system.Solve(candidates[c]);
-            var metrics = RegressionMetrics.Compute(fit.Predict(x, validationRows), truth, validationWeights);
+            var metrics = RegressionMetrics.Compute(fit.Predict(x, validationRows), truth, scoredWeights);
             scores.Add((candidates[c], metrics.Mse, fit.EffectiveRank));
             if (metrics.Mse < scores[best].ValidationMse)
             {
@@ -297,18 +306,19 @@ public static class AffineLeastSquares
             }
         }
 
-        return new RegularisationChoice(candidates[best], scores[best].ValidationMse, scores);
+        return new RegularisationChoice(candidates[best], scores[best].ValidationMse, scores) { FitWeightTotal = system.WeightTotal };
     }
 
     /// <summary>
-    /// Cutoffs rcond 1e-7..1e-2 without ridge, then ridges 1e-12..1e-4 × the largest Gram eigenvalue
-    /// (so the penalty scales with the site's activation norm) at the minimum cutoff.
+    /// Cutoffs rcond 1e-7..1e-1 without ridge, then ridges 1e-12..1e-1 × the largest Gram eigenvalue
+    /// (so the penalty scales with the site's activation norm) at the minimum cutoff. The strong end matters when a
+    /// concatenated site has more dimensions than the fit has distinct prefixes (RRXOR's held-out concat fit).
     /// </summary>
     public static IReadOnlyList<AffineFitOptions> DefaultCandidates(LeastSquaresSystem system)
     {
         ArgumentNullException.ThrowIfNull(system);
         var list = new List<AffineFitOptions>();
-        foreach (double rcond in new[] { 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2 })
+        foreach (double rcond in new[] { 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1 })
         {
             list.Add(new AffineFitOptions(0, rcond));
         }
@@ -316,7 +326,7 @@ public static class AffineLeastSquares
         double largest = system.SingularValues[0] * system.SingularValues[0];
         if (largest > 0)
         {
-            foreach (double relative in new[] { 1e-12, 1e-10, 1e-8, 1e-6, 1e-4 })
+            foreach (double relative in new[] { 1e-12, 1e-10, 1e-8, 1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1 })
             {
                 list.Add(new AffineFitOptions(relative * largest, AffineFitOptions.MinimumResolvableRcond));
             }
@@ -330,7 +340,20 @@ public static class AffineLeastSquares
 public sealed record RegularisationChoice(
     AffineFitOptions Best,
     double BestValidationMse,
-    IReadOnlyList<(AffineFitOptions Options, double ValidationMse, int EffectiveRank)> Candidates);
+    IReadOnlyList<(AffineFitOptions Options, double ValidationMse, int EffectiveRank)> Candidates)
+{
+    /// <summary>Σw of the rows the candidates were fitted on (ridge is in Gram units, which grow with Σw).</summary>
+    public double FitWeightTotal { get; init; }
+
+    /// <summary>
+    /// The chosen setting for a refit on rows of total weight <paramref name="weightTotal"/>: the same cutoff and the
+    /// same ridge per unit weight (λ·W/W_fit), so the penalty keeps its strength relative to the data term.
+    /// </summary>
+    public AffineFitOptions For(double weightTotal) =>
+        Best.Ridge == 0 || !(FitWeightTotal > 0)
+            ? Best
+            : new AffineFitOptions(Best.Ridge * weightTotal / FitWeightTotal, Best.Rcond, Best.MaxDegreeOfParallelism);
+}
 
 internal static class ProbeValidation
 {

@@ -81,6 +81,15 @@ public sealed class FeatureMatrix
         }
     }
 
+    /// <summary>True when rows <paramref name="a"/> and <paramref name="b"/> hold bitwise-identical values.</summary>
+    internal bool RowsIdentical(int a, int b)
+    {
+        int cols = Cols;
+        return _single is not null
+            ? MemoryMarshal.AsBytes(_single.AsSpan(a * cols, cols)).SequenceEqual(MemoryMarshal.AsBytes(_single.AsSpan(b * cols, cols)))
+            : MemoryMarshal.AsBytes(_double.AsSpan(a * cols, cols)).SequenceEqual(MemoryMarshal.AsBytes(_double.AsSpan(b * cols, cols)));
+    }
+
     /// <summary>Rows selected by <paramref name="rows"/>, copied as a new float64 matrix.</summary>
     public FeatureMatrix SelectRows(IReadOnlyList<int> rows)
     {

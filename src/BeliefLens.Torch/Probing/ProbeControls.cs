@@ -41,7 +41,28 @@ public static class ProbeControls
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
         ArgumentNullException.ThrowIfNull(sample);
-        int[] rows = sample.Rows;
+        var shuffledTargets = Shuffle(y, sample.Rows, seed);
+        var fit = AffineLeastSquares.Fit(x, shuffledTargets, sample.Weights, sample.Rows, options);
+        return RegressionMetrics.Score(fit, x, shuffledTargets, sample.Weights, sample.Rows);
+    }
+
+    /// <summary>
+    /// The same control on a dataset, with the same permutation of the original rows; the fit merges rows of one prefix
+    /// (their features are equal, their shuffled targets are not, so each prefix is fitted to its rows' mean shuffled
+    /// target with their summed weight, which is the same least-squares solution), and is scored on every original row.
+    /// </summary>
+    public static RegressionMetrics ShuffledTargets(ActivationDataset dataset, ProbeSample sample, ulong seed, AffineFitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(sample);
+        var shuffledTargets = Shuffle(dataset.Targets, sample.Rows, seed);
+        var fit = ProbeEvaluator.Fit(dataset, shuffledTargets, sample.Weights, sample.Rows, options);
+        return RegressionMetrics.Score(fit, dataset.Features, shuffledTargets, sample.Weights, sample.Rows);
+    }
+
+    /// <summary>Targets with the rows of <paramref name="rows"/> permuted among themselves (seeded); other rows unchanged.</summary>
+    private static DenseMatrix Shuffle(DenseMatrix y, int[] rows, ulong seed)
+    {
         int[] permutation = ProbeSplits.Permutation(rows.Length, seed);
         var shuffled = (double[])y.Data.Clone();
         int k = y.Cols;
@@ -50,9 +71,7 @@ public static class ProbeControls
             Array.Copy(y.Data, rows[permutation[i]] * k, shuffled, rows[i] * k, k);
         }
 
-        var shuffledTargets = new DenseMatrix(shuffled, y.Rows, k);
-        var fit = AffineLeastSquares.Fit(x, shuffledTargets, sample.Weights, rows, options);
-        return RegressionMetrics.Score(fit, x, shuffledTargets, sample.Weights, rows);
+        return new DenseMatrix(shuffled, y.Rows, k);
     }
 
     /// <summary>

@@ -95,6 +95,7 @@ public static class ProbeOutput
             ["belief_variance"] = Num(p.InSample.TargetVariance),
             ["next_token_r2"] = p.NextToken is null ? null : Num(p.NextToken.R2),
             ["effective_rank"] = p.EffectiveRank,
+            ["fit_rows_merged"] = p.MergedRows,
         };
         if (p.Pca is { } pca)
         {
@@ -111,6 +112,29 @@ public static class ProbeOutput
             o["distance_r2_predicted_vs_beliefs"] = Num(d.R2PredictedVsTrueBeliefs);
             o["distance_r2_predicted_vs_next_token"] = Num(d.R2PredictedVsNextToken);
             o["distance_r2_beliefs_vs_next_token"] = Num(d.R2TrueBeliefsVsNextToken);
+        }
+
+        if (p.Regularisation is { } choice && p.HeldOutOptions is { } held)
+        {
+            // Held-out only; mse_insample keeps the fixed cutoff so the paper's in-sample figures are unchanged.
+            o["regularisation"] = new JsonObject
+            {
+                ["chosen_by"] = "validation on the fit sequences",
+                ["validation_fit_fraction"] = ProbeEvaluator.ValidationFitFraction,
+                ["ridge"] = Num(held.Ridge),
+                ["ridge_per_unit_weight"] = Num(choice.FitWeightTotal > 0 ? choice.Best.Ridge / choice.FitWeightTotal : 0),
+                ["rcond"] = Num(held.Rcond),
+                ["validation_mse"] = Num(choice.BestValidationMse),
+                ["insample_ridge"] = Num(p.InSampleOptions?.Ridge ?? 0),
+                ["insample_rcond"] = Num(p.InSampleOptions?.Rcond ?? AffineFitOptions.DefaultRcond),
+                ["candidates"] = new JsonArray(choice.Candidates.Select(c => (JsonNode)new JsonObject
+                {
+                    ["ridge"] = Num(c.Options.Ridge),
+                    ["rcond"] = Num(c.Options.Rcond),
+                    ["effective_rank"] = c.EffectiveRank,
+                    ["validation_mse"] = Num(c.ValidationMse),
+                }).ToArray()),
+            };
         }
 
         if (p.Warning is not null)

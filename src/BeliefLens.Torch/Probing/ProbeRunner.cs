@@ -11,7 +11,7 @@ public sealed record ProbeOptions
         IReadOnlyList<string>? sites = null, bool concat = false, ProbeWeighting weighting = ProbeWeighting.Paper,
         IReadOnlyList<int>? positions = null, int? roundDecimals = null, long maxSequences = 1 << 20, ulong seed = 0,
         double fitFraction = 0.2, double ridge = 0, double rcond = AffineFitOptions.DefaultRcond, int distancePoints = 1500,
-        bool controls = true, int chunk = 4096)
+        bool controls = true, int chunk = 4096, bool chooseConcatRegularisation = true)
     {
         if (sites is not null && sites.Count == 0)
         {
@@ -35,7 +35,14 @@ public sealed record ProbeOptions
 
         (Sites, Concat, Weighting, Positions, RoundDecimals, MaxSequences, Seed, FitFraction, Fit, DistancePoints, Controls, Chunk) =
             (sites, concat, weighting, positions, roundDecimals, maxSequences, seed, fitFraction, new AffineFitOptions(ridge, rcond), distancePoints, controls, chunk);
+        ChooseConcatRegularisation = chooseConcatRegularisation;
     }
+
+    /// <summary>
+    /// For the <c>concat</c> site, choose the held-out fit's ridge/cutoff by validation on the fit sequences
+    /// (<see cref="ProbeEvaluator.ChooseRegularisation"/>); in-sample keeps <see cref="Fit"/> (the paper's 1e-6 cutoff).
+    /// </summary>
+    public bool ChooseConcatRegularisation { get; init; }
 
     /// <summary>Hook sites; null = the last block's hook_resid_post.</summary>
     public IReadOnlyList<string>? Sites { get; init; }
@@ -86,7 +93,20 @@ public sealed record SiteProbe(
     DistanceAnalysis? Distances,
     int EffectiveRank,
     string? Warning,
-    DenseMatrix Predicted);
+    DenseMatrix Predicted)
+{
+    /// <summary>Rows the fits actually used after merging rows of one prefix (null when nothing was merged).</summary>
+    public int? MergedRows { get; init; }
+
+    /// <summary>The held-out fit's ridge/cutoff choice when it was made by validation (the concat site), else null.</summary>
+    public RegularisationChoice? Regularisation { get; init; }
+
+    /// <summary>The options the held-out fit used.</summary>
+    public AffineFitOptions? HeldOutOptions { get; init; }
+
+    /// <summary>The options the in-sample (and shuffle, next-token, untrained) fits used.</summary>
+    public AffineFitOptions? InSampleOptions { get; init; }
+}
 
 /// <summary>Everything one probe run measured, plus the arrays figures need.</summary>
 public sealed record ProbeReport(
@@ -177,7 +197,7 @@ public static class ProbeRunner
             int length = Math.Min(chunk, count - start);
             using var scope = NewDisposeScope();
             var tokens = tensor(longTokens.AsSpan(start * n, length * n).ToArray(), [length, n], device: model.Device);
-            var (_, cache) = model.RunWithCache(tokens, sites);
+            var cache = model.CacheActivations(tokens, sites.ToList()); // skips blocks after the last requested site
             foreach (string site in sites)
             {
                 var act = cache[site]; // [B, P, d]
@@ -276,18 +296,24 @@ public static class ProbeRunner
 
     private static SiteProbe ProbeSite(string site, ActivationDataset dataset, DenseMatrix nextToken, FeatureMatrix? untrained, ProbeOptions options)
     {
-        var evaluation = ProbeEvaluator.Evaluate(dataset, options.Weighting, options.Seed, options.FitFraction, options.Fit);
+        var evaluation = ProbeEvaluator.Evaluate(dataset, options.Weighting, options.Seed, options.FitFraction, options.Fit,
+            chooseRegularisation: site == ConcatSite && options.ChooseConcatRegularisation);
         var sample = dataset.Sample(options.Weighting);
         var predicted = evaluation.Fit.Predict(dataset.Features);
+        var merged = dataset.Collapse(sample.Rows, sample.Weights);
         RegressionMetrics? next = null;
         PcaResult? pca = null;
         DistanceAnalysis? distances = null;
         double? untrainedMse = null;
         if (options.Controls)
         {
-            var nextFit = AffineLeastSquares.Fit(dataset.Features, nextToken, sample.Weights, sample.Rows, options.Fit);
+            var nextFit = ProbeEvaluator.Fit(dataset, nextToken, sample.Weights, sample.Rows, options.Fit);
             next = RegressionMetrics.Score(nextFit, dataset.Features, nextToken, sample.Weights, sample.Rows);
-            pca = ProbeControls.Pca(dataset.Features, sample.Weights, sample.Rows);
+
+            // The weighted covariance is a sum over rows, so rows of one prefix may be merged (summed weight) here too.
+            pca = merged is null
+                ? ProbeControls.Pca(dataset.Features, sample.Weights, sample.Rows)
+                : ProbeControls.Pca(dataset.Features, merged.Weights, merged.Rows);
 
             // Distances among distinct prefixes only (duplicates would add zero-distance pairs).
             var distinct = dataset.Sample(ProbeWeighting.Prob).Rows;
@@ -297,12 +323,18 @@ public static class ProbeRunner
 
         if (untrained is not null)
         {
-            var fit = AffineLeastSquares.Fit(untrained, dataset.Targets, sample.Weights, sample.Rows, options.Fit);
+            var fit = ProbeEvaluator.Fit(dataset.WithFeatures(untrained), dataset.Targets, sample.Weights, sample.Rows, options.Fit);
             untrainedMse = RegressionMetrics.Score(fit, untrained, dataset.Targets, sample.Weights, sample.Rows).Mse;
         }
 
         return new SiteProbe(site, dataset.Features.Cols, sample.Rows.Length, evaluation.InSample, evaluation.HeldOut, evaluation.Shuffled,
-            next, untrainedMse, pca, distances, evaluation.Fit.EffectiveRank, evaluation.Warning, predicted);
+            next, untrainedMse, pca, distances, evaluation.Fit.EffectiveRank, evaluation.Warning, predicted)
+        {
+            MergedRows = merged?.Rows.Length,
+            Regularisation = evaluation.Regularisation,
+            HeldOutOptions = evaluation.HeldOutOptions,
+            InSampleOptions = options.Fit,
+        };
     }
 
     /// <summary>Formats a number for messages.</summary>
