@@ -459,20 +459,7 @@ public static class BuiltinProcesses
         return t;
     }
 
-    private static double[][][] Zeros(int vocab, int states)
-    {
-        var t = new double[vocab][][];
-        for (int x = 0; x < vocab; x++)
-        {
-            t[x] = new double[states][];
-            for (int i = 0; i < states; i++)
-            {
-                t[x][i] = new double[states];
-            }
-        }
-
-        return t;
-    }
+    private static double[][][] Zeros(int vocab, int states) => ProcessBuilders.Zeros(vocab, states);
 
     private static void RequireRange(string process, string name, double value, double low, double high, bool openLow = false, bool openHigh = false)
     {

@@ -140,7 +140,8 @@ public static class ProcessBuilders
             tau);
     }
 
-    private static double[][][] Zeros(int vocab, int states)
+    /// <summary>An all-zero <c>[V][S][S]</c> transition array.</summary>
+    internal static double[][][] Zeros(int vocab, int states)
     {
         var t = new double[vocab][][];
         for (int x = 0; x < vocab; x++)
