@@ -14,7 +14,11 @@ public static class Presets
             ["process"] = "mess3",
             ["process_params"] = new JsonObject { ["x"] = 0.05, ["alpha"] = 0.85 },
             ["model"] = PaperModel(3),
-            ["training"] = longRun ? Training(60_000, 256, 2e-3) : Training(6_000, 128, 3e-3),
+            // Measured on the 2-core machine (held-out, paper-weighted probe MSE on blocks.3.hook_resid_post; the
+            // paper's final model, 629M tokens, scores 0.00039 on the same probe): default 7.7M tokens → 0.00033
+            // (R² 0.997), whole run 3.4 min wall at low load; --long 43.5M tokens → 0.00021 in about 14 CPU-minutes.
+            // Cosine decay to 1% of the peak lr did slightly better than the 10% floor at equal tokens.
+            ["training"] = longRun ? Training(17_000, 256, 3e-3, minLrFraction: 0.01) : Training(6_000, 128, 3e-3, minLrFraction: 0.01),
         },
         ["rrxor"] = longRun => new JsonObject
         {
@@ -27,6 +31,10 @@ public static class Presets
                 ["n_ctx"] = 10, ["d_vocab"] = 2, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = false,
             },
             ["training"] = longRun ? Training(40_000, 256, 1e-3) : Training(5_000, 128, 1e-3),
+
+            // RRXOR has only 436 nonzero-probability sequences of length 10; fitting the 768-wide concatenation on the
+            // paper's 20% (~870 rows) overfits, so held-out scores need most of the sequences for the fit.
+            ["probe"] = new JsonObject { ["fit_fraction"] = 0.8 },
         },
         ["z1r"] = longRun => new JsonObject
         {
@@ -67,13 +75,14 @@ public static class Presets
         ["n_ctx"] = 10, ["d_vocab"] = vocab, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = false,
     };
 
-    private static JsonObject Training(long steps, int batch, double lr) => new()
+    private static JsonObject Training(long steps, int batch, double lr, double minLrFraction = 0.1) => new()
     {
         ["steps"] = steps,
         ["batch_size"] = batch,
         ["learning_rate"] = lr,
         ["optimizer"] = "adamw",
         ["lr_schedule"] = "cosine",
+        ["min_lr_fraction"] = minLrFraction,
         ["warmup_steps"] = WarmupFor(steps),
         ["eval_every"] = EvalEveryFor(steps),
         ["checkpoint_every"] = 0,
