@@ -99,24 +99,8 @@ public sealed class ValidationSet : IDisposable
 
     private static void Update(Process process, double[] belief, int token, double[] scratch)
     {
-        int s = process.StateCount;
-        double norm = 0;
-        for (int j = 0; j < s; j++)
-        {
-            double sum = 0;
-            for (int i = 0; i < s; i++)
-            {
-                sum += belief[i] * process.T(token, i, j);
-            }
-
-            scratch[j] = sum;
-            norm += sum * process.Tau[j];
-        }
-
-        for (int j = 0; j < s; j++)
-        {
-            belief[j] = scratch[j] / norm;
-        }
+        process.UpdateBelief(belief, token, scratch);
+        scratch.CopyTo(belief, 0);
     }
 
     private static void NextTokenDistribution(Process process, double[] belief, double[] p)

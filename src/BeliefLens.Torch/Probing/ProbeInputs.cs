@@ -127,23 +127,8 @@ public sealed class ProbeInputs
                 int row = q * length + j, x = tokens[row];
                 double px = NextTokenDistribution(process, belief)[x];
                 logP += Math.Log(px);
-                double norm = 0;
-                for (int b = 0; b < s; b++)
-                {
-                    double sum = 0;
-                    for (int a = 0; a < s; a++)
-                    {
-                        sum += belief[a] * process.T(x, a, b);
-                    }
-
-                    updated[b] = sum;
-                    norm += sum * process.Tau[b];
-                }
-
-                for (int b = 0; b < s; b++)
-                {
-                    belief[b] = updated[b] / norm;
-                }
+                process.UpdateBelief(belief, x, updated);
+                updated.CopyTo(belief, 0);
 
                 probabilities[row] = Math.Exp(logP);
                 belief.CopyTo(beliefs.AsSpan(row * s, s));
