@@ -15,25 +15,7 @@ public sealed class CoreCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static (int Code, string Out, string Error) Run(params string[] args)
-    {
-        var originalOut = Console.Out;
-        var originalError = Console.Error;
-        using var output = new StringWriter(CultureInfo.InvariantCulture);
-        using var error = new StringWriter(CultureInfo.InvariantCulture);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = Program.Main(args);
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
-    }
+    private static (int Code, string Out, string Error) Run(params string[] args) => Tests.Run.Cli.Run(args);
 
     private string PathFor(string name) => Path.Combine(_directory, name);
 
