@@ -325,11 +325,11 @@ public static class Figures
         var dPred = new double[data.PairCount];
         var dBelief = new double[data.PairCount];
         var dNext = new double[data.PairCount];
-        ulong state = data.Seed == 0 ? 0x9E3779B97F4A7C15UL : data.Seed;
+        var rng = new BeliefLens.Core.Rng(data.Seed);
         for (int k = 0; k < data.PairCount; k++)
         {
-            int i = (int)(Next(ref state) % (ulong)n);
-            int j = (int)(Next(ref state) % (ulong)(n - 1));
+            int i = rng.NextInt(n);
+            int j = rng.NextInt(n - 1);
             if (j >= i)
             {
                 j++;
@@ -504,16 +504,6 @@ public static class Figures
         }
 
         return Math.Sqrt(sum);
-    }
-
-    private static ulong Next(ref ulong state)
-    {
-        // SplitMix64: deterministic pair sampling without depending on another project's RNG.
-        state += 0x9E3779B97F4A7C15UL;
-        ulong z = state;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 
     private static string Pct(double v) => v.ToString("0.0%", Inv);
