@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BeliefLens.Analysis;
 using BeliefLens.Core;
 using BeliefLens.Torch;
 using BeliefLens.Torch.Probing;

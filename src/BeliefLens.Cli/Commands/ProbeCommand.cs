@@ -1,4 +1,5 @@
 using System.Globalization;
+using BeliefLens.Analysis;
 using BeliefLens.Core;
 using BeliefLens.Torch;
 using BeliefLens.Torch.Probing;

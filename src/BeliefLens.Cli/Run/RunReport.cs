@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using BeliefLens.Analysis;
 using BeliefLens.Core;
 using BeliefLens.Reporting;
 using BeliefLens.Torch.Probing;

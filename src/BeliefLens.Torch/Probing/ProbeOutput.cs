@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BeliefLens.Analysis;
 using BeliefLens.Core;
 using static TorchSharp.torch;
 

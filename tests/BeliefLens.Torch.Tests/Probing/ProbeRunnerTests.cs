@@ -1,3 +1,4 @@
+using BeliefLens.Analysis;
 using BeliefLens.Core;
 using BeliefLens.Torch.Probing;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>Explained-variance spectrum of a site's (weighted, centred) activations.</summary>
 public sealed record PcaResult(double[] Variances, double[] ExplainedRatio, double[] Cumulative, int For80, int For90, int For95, int For99)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>How rows count in a probe fit and its metrics.</summary>
 public enum ProbeWeighting

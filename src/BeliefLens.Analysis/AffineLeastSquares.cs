@@ -1,7 +1,7 @@
 using System.Globalization;
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>
 /// Regularisation of an affine least-squares fit.

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>A float array read back from a .npy file; Data is row-major (C order), widened to float64.</summary>
 public sealed record NpyArray(double[] Data, int[] Shape, string Descr);

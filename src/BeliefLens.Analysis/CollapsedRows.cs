@@ -1,4 +1,4 @@
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>
 /// The rows of one fit with rows that share a prefix id merged: one representative row per prefix (its first row among

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>
 /// Read-only row-major feature matrix [Rows][Cols] backed by a float or a double array, so activations

@@ -1,6 +1,6 @@
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>In-sample, held-out and shuffled-target results of one probe on one site.</summary>
 public sealed record ProbeEvaluation(

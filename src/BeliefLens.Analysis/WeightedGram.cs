@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>
 /// Weighted centred second moments of (X, Y) over a set of rows, in float64:

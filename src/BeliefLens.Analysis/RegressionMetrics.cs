@@ -1,6 +1,6 @@
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>
 /// Probe quality over a set of points, all weighted by w (1 when unweighted), W = Σw, k target dims:

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>Timing of probe primitives, for `belieflens bench probe` (benchmarks, never tests).</summary>
 public static class ProbeBenchmarks

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using BeliefLens.Torch.Probing;
+using BeliefLens.Analysis;
 
-namespace BeliefLens.Torch.Tests.Probing;
+namespace BeliefLens.Analysis.Tests;
 
 public sealed class NpyFileTests : IDisposable
 {

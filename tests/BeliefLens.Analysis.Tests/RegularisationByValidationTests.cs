@@ -1,7 +1,7 @@
 using BeliefLens.Core;
-using BeliefLens.Torch.Probing;
+using BeliefLens.Analysis;
 
-namespace BeliefLens.Torch.Tests.Probing;
+namespace BeliefLens.Analysis.Tests;
 
 /// <summary>Regularisation of the held-out fit chosen by validation on the fit sequences only (the concat site's protocol).</summary>
 public sealed class RegularisationByValidationTests

@@ -1,7 +1,7 @@
 using BeliefLens.Core;
-using BeliefLens.Torch.Probing;
+using BeliefLens.Analysis;
 
-namespace BeliefLens.Torch.Tests.Probing;
+namespace BeliefLens.Analysis.Tests;
 
 public sealed class DatasetAndControlsTests
 {

@@ -1,7 +1,7 @@
 using BeliefLens.Core;
-using BeliefLens.Torch.Probing;
+using BeliefLens.Analysis;
 
-namespace BeliefLens.Torch.Tests.Probing;
+namespace BeliefLens.Analysis.Tests;
 
 /// <summary>Merging rows that share a prefix (as a causal model's rows do) must not change any fit or metric.</summary>
 public sealed class PrefixMergeTests

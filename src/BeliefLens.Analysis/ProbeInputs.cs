@@ -1,7 +1,7 @@
 using System.Globalization;
 using BeliefLens.Core;
 
-namespace BeliefLens.Torch.Probing;
+namespace BeliefLens.Analysis;
 
 /// <summary>
 /// The inputs of a probe, independent of any model: N token sequences of length n and, for each row
