@@ -6,8 +6,9 @@ namespace BeliefLens.Analysis;
 /// Probe quality over a set of points, all weighted by w (1 when unweighted), W = Σw, k target dims:
 /// MSE = Σ w‖ŷ−y‖² / (W·k) (mean over points and dims); RMSE = √MSE;
 /// R² = 1 − SSE/SST pooled over dims, SST = Σ w‖y−ȳ‖² around the per-dim weighted mean ȳ of the scored points
-/// (NaN when SST = 0); MeanDistance = Σ w‖ŷ−y‖ / W; TargetVariance = SST/(W·k), the MSE of predicting ȳ,
-/// which a shuffled-target probe should approach.
+/// (constant targets: 1 if predicted exactly, else 0; see <see cref="Metrics.RSquared"/>); MeanDistance = Σ w‖ŷ−y‖ / W;
+/// TargetVariance = SST/(W·k), the MSE of predicting ȳ, which a shuffled-target probe should approach.
+/// The formulas live in <see cref="Metrics"/>; this record only accumulates the sums.
 /// </summary>
 public sealed record RegressionMetrics(double Mse, double Rmse, double R2, double MeanDistance, double TargetVariance, int Points, double WeightTotal)
 {
@@ -56,7 +57,7 @@ public sealed record RegressionMetrics(double Mse, double Rmse, double R2, doubl
             mean[t] /= weightTotal;
         }
 
-        double sse = 0, sst = 0, distance = 0;
+        double sse = 0, sst = 0, raw = 0, distance = 0;
         for (int r = 0; r < n; r++)
         {
             double w = weights?[r] ?? 1.0;
@@ -68,15 +69,15 @@ public sealed record RegressionMetrics(double Mse, double Rmse, double R2, doubl
                 double c = y - mean[t];
                 rowError += e * e;
                 sst += w * c * c;
+                raw += w * y * y;
             }
 
             sse += w * rowError;
             distance += w * Math.Sqrt(rowError);
         }
 
-        double mse = sse / (weightTotal * k);
-        double r2 = sst > 0 ? 1 - sse / sst : double.NaN;
-        return new RegressionMetrics(mse, Math.Sqrt(mse), r2, distance / weightTotal, sst / (weightTotal * k), n, weightTotal);
+        double mse = Metrics.Mse(sse, weightTotal, k);
+        return new RegressionMetrics(mse, Metrics.Rmse(mse), Metrics.RSquared(sse, sst, raw), distance / weightTotal, Metrics.Mse(sst, weightTotal, k), n, weightTotal);
     }
 
     /// <summary>Predicts the selected rows with <paramref name="fit"/> and scores them; weights are indexed by dataset row.</summary>

@@ -282,52 +282,13 @@ public sealed class SymmetricEigen
         }
     }
 
-    internal static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
-    {
-        double sum = 0;
-        int j = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<double>.Count)
-        {
-            ReadOnlySpan<Vector<double>> xv = MemoryMarshal.Cast<double, Vector<double>>(x);
-            ReadOnlySpan<Vector<double>> yv = MemoryMarshal.Cast<double, Vector<double>>(y[..x.Length]);
-            var acc = Vector<double>.Zero;
-            for (int v = 0; v < xv.Length; v++)
-            {
-                acc += xv[v] * yv[v];
-            }
+    /// <summary>x·y (SIMD, <see cref="TensorPrimitives.Dot{T}(ReadOnlySpan{T}, ReadOnlySpan{T})"/>).</summary>
+    internal static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y) => TensorPrimitives.Dot(x, y[..x.Length]);
 
-            sum = Vector.Sum(acc);
-            j = xv.Length * Vector<double>.Count;
-        }
-
-        for (; j < x.Length; j++)
-        {
-            sum += x[j] * y[j];
-        }
-
-        return sum;
-    }
-
-    /// <summary>y += a·x.</summary>
+    /// <summary>y += a·x (SIMD, in place; the same unfused multiply-then-add per element as a plain loop).</summary>
     internal static void Axpy(double a, ReadOnlySpan<double> x, Span<double> y)
     {
-        int j = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<double>.Count)
-        {
-            ReadOnlySpan<Vector<double>> xv = MemoryMarshal.Cast<double, Vector<double>>(x);
-            Span<Vector<double>> yv = MemoryMarshal.Cast<double, Vector<double>>(y[..x.Length]);
-            var av = new Vector<double>(a);
-            for (int v = 0; v < xv.Length; v++)
-            {
-                yv[v] += av * xv[v];
-            }
-
-            j = xv.Length * Vector<double>.Count;
-        }
-
-        for (; j < x.Length; j++)
-        {
-            y[j] += a * x[j];
-        }
+        Span<double> target = y[..x.Length];
+        TensorPrimitives.MultiplyAdd(x, a, target, target);
     }
 }

@@ -1,3 +1,4 @@
+using BeliefLens.Analysis;
 using ScottPlot;
 
 namespace BeliefLens.Reporting;
@@ -58,9 +59,9 @@ public sealed class BeliefLayout
     public string XLabel => IsSimplex ? "x = b₁ + b₂/2" : "PC 1";
     public string YLabel => IsSimplex ? "y = (√3/2)·b₂" : "PC 2";
 
-    /// <summary>Explained variance ratio of the two drawn components (PCA layouts only).</summary>
+    /// <summary>Explained variance ratio of the two drawn components (PCA layouts only), as <see cref="Pca"/> computed it.</summary>
     public (double Pc1, double Pc2)? DrawnVariance =>
-        _pca is null ? null : (_pca.ExplainedVarianceRatio[0], _pca.Dimension > 1 ? _pca.ExplainedVarianceRatio[1] : 0);
+        _pca is null ? null : (_pca.Spectrum.ExplainedRatio[0], _pca.Dimension > 1 ? _pca.Spectrum.ExplainedRatio[1] : 0);
 
     public static BeliefLayout Fit(BeliefPoints truth)
     {

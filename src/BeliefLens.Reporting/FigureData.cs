@@ -17,15 +17,5 @@ public sealed record LossData(long[] Tokens, double[] ValidationLoss, double Los
 /// <summary>Probe errors at one residual-stream site (use Site = "concat" for the concatenation of all layers).</summary>
 public sealed record ProbeSiteErrors(string Site, double InSampleMse, double HeldOutMse, double ShuffleMse, double UntrainedMse);
 
-/// <summary>
-/// Inputs for the distance analysis, row-aligned: predicted beliefs (probe output or activations), true beliefs and
-/// next-token distributions, each flat <c>[N][dim]</c>. Pairs of rows are sampled with <paramref name="Seed"/>.
-/// </summary>
-public sealed record DistanceData(
-    double[] Predicted, int PredictedDim,
-    double[] TrueBeliefs, int StateCount,
-    double[] NextTokenDistributions, int VocabSize,
-    int PairCount = 200_000, ulong Seed = 1);
-
 /// <summary>An animated GIF written to disk, with its caption.</summary>
 public sealed record AnimationFile(string Name, string GifPath, string Caption, int Width, int Height, int FrameCount);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BeliefLens.Analysis;
 using ScottPlot;
 
 namespace BeliefLens.Reporting;
@@ -312,39 +313,21 @@ public static class Figures
         return site == "ln_final.hook_normalized" ? "ln_final" : site;
     }
 
-    /// <summary>Figure 6: 2-D histograms of pairwise distances, predicted vs true beliefs and predicted vs next-token distributions, with R².</summary>
-    public static FigureFile Distances(DistanceData data, string directory, string name = "distances", int bins = 80)
+    /// <summary>
+    /// Figure 6: 2-D histograms of the pairwise distances of a <see cref="DistanceAnalysis"/> (computed with
+    /// <c>keepPairs</c>): predicted against true beliefs and predicted against next-token distributions. Draws exactly
+    /// the analysis's pairs and prints exactly its R² values; computes nothing.
+    /// </summary>
+    public static FigureFile Distances(DistanceAnalysis analysis, string directory, string name = "distances", int bins = 80)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        int n = data.TrueBeliefs.Length / data.StateCount;
-        if (data.Predicted.Length != n * data.PredictedDim || data.NextTokenDistributions.Length != n * data.VocabSize || n < 2)
-        {
-            throw new ArgumentException($"distances: predicted ({data.Predicted.Length}), beliefs ({data.TrueBeliefs.Length}) and next-token ({data.NextTokenDistributions.Length}) arrays must have the same number (≥ 2) of rows.");
-        }
-
-        var dPred = new double[data.PairCount];
-        var dBelief = new double[data.PairCount];
-        var dNext = new double[data.PairCount];
-        var rng = new BeliefLens.Core.Rng(data.Seed);
-        for (int k = 0; k < data.PairCount; k++)
-        {
-            int i = rng.NextInt(n);
-            int j = rng.NextInt(n - 1);
-            if (j >= i)
-            {
-                j++;
-            }
-
-            dPred[k] = Distance(data.Predicted, data.PredictedDim, i, j);
-            dBelief[k] = Distance(data.TrueBeliefs, data.StateCount, i, j);
-            dNext[k] = Distance(data.NextTokenDistributions, data.VocabSize, i, j);
-        }
-
-        double r2Belief = Statistics.RSquared(dBelief, dPred);
-        double r2Next = Statistics.RSquared(dNext, dPred);
-        var left = Histogram2D(dBelief, dPred, bins, $"vs belief distance (R² = {r2Belief.ToString("0.000", Inv)})", "distance between true beliefs");
-        var right = Histogram2D(dNext, dPred, bins, $"vs next-token distance (R² = {r2Next.ToString("0.000", Inv)})", "distance between next-token distributions");
-        string caption = $"Euclidean distances between {data.PairCount:N0} random pairs of prefixes: between the probe's predicted beliefs (y) against between their true beliefs (left, R² {r2Belief.ToString("0.000", Inv)}) and between their next-token distributions (right, R² {r2Next.ToString("0.000", Inv)}). Colour is log count. {(r2Belief > r2Next ? "Predicted distances follow the belief geometry more closely than the next-token distributions." : "Here the next-token distances explain the predicted distances at least as well as the belief distances.")}";
+        ArgumentNullException.ThrowIfNull(analysis);
+        var pairs = analysis.PairDistances
+            ?? throw new ArgumentException("analysis: has no pair distances; compute it with keepPairs: true.", nameof(analysis));
+        double r2Belief = analysis.R2PredictedVsTrueBeliefs;
+        double r2Next = analysis.R2PredictedVsNextToken;
+        var left = Histogram2D(pairs.TrueBeliefs, pairs.Predicted, bins, $"vs belief distance (R² = {r2Belief.ToString("0.000", Inv)})", "distance between true beliefs");
+        var right = Histogram2D(pairs.NextToken, pairs.Predicted, bins, $"vs next-token distance (R² = {r2Next.ToString("0.000", Inv)})", "distance between next-token distributions");
+        string caption = $"Euclidean distances between all {analysis.Pairs:N0} pairs of {analysis.Points:N0} randomly chosen prefixes: between the probe's predicted beliefs (y) against between their true beliefs (left, R² {r2Belief.ToString("0.000", Inv)}) and between their next-token distributions (right, R² {r2Next.ToString("0.000", Inv)}). Colour is log count. {(r2Belief > r2Next ? "Predicted distances follow the belief geometry more closely than the next-token distributions." : "Here the next-token distances explain the predicted distances at least as well as the belief distances.")}";
         return FigureWriter.Write([left, right], 2, directory, name, caption, 680, 600);
     }
 
@@ -383,31 +366,21 @@ public static class Figures
         return plot;
     }
 
-    /// <summary>Figure 7: cumulative explained variance of the residual stream's PCA, with 80/90/95/99% markers.</summary>
-    public static FigureFile PcaSpectrum(double[] explainedVarianceRatio, string siteLabel, string directory, string name = "pca-spectrum")
+    /// <summary>
+    /// Figure 7: cumulative explained variance of the residual stream's PCA (<see cref="PcaResult"/>, computed by
+    /// Analysis), with its 80/90/95/99% component counts marked.
+    /// </summary>
+    public static FigureFile PcaSpectrum(PcaResult spectrum, string siteLabel, string directory, string name = "pca-spectrum")
     {
-        ArgumentNullException.ThrowIfNull(explainedVarianceRatio);
-        if (explainedVarianceRatio.Length == 0)
-        {
-            throw new ArgumentException("explainedVarianceRatio: is empty.", nameof(explainedVarianceRatio));
-        }
-
-        double total = explainedVarianceRatio.Sum();
-        var cumulative = new double[explainedVarianceRatio.Length];
-        double sum = 0;
-        for (int k = 0; k < cumulative.Length; k++)
-        {
-            sum += explainedVarianceRatio[k];
-            cumulative[k] = total > 0 ? sum / total : 0;
-        }
-
+        ArgumentNullException.ThrowIfNull(spectrum);
+        var cumulative = spectrum.Cumulative;
         var plot = FigureStyle.NewPlot($"PCA of the residual stream ({siteLabel})", "number of principal components", "cumulative explained variance");
         var xs = Enumerable.Range(1, cumulative.Length).Select(k => (double)k).ToArray();
         var line = plot.Add.ScatterLine(xs, cumulative, FigureStyle.Palette[0]);
         line.LineWidth = 2.5f;
         line.MarkerSize = cumulative.Length <= 64 ? 5 : 0;
         line.LegendText = "cumulative";
-        var single = plot.Add.Bars(xs, explainedVarianceRatio.Select(v => total > 0 ? v / total : 0).ToArray());
+        var single = plot.Add.Bars(xs, spectrum.ExplainedRatio);
         single.Color = FigureStyle.Palette[4].WithAlpha(0.6);
         single.LegendText = "per component";
         foreach (var bar in single.Bars)
@@ -419,10 +392,10 @@ public static class Figures
         double[] thresholds = [0.80, 0.90, 0.95, 0.99];
         for (int t = 0; t < thresholds.Length; t++)
         {
-            int k = Array.FindIndex(cumulative, c => c >= thresholds[t] - 1e-12);
-            if (k < 0)
+            int k = spectrum.ComponentsFor(thresholds[t]) - 1;
+            if (cumulative[k] < thresholds[t] - 1e-12)
             {
-                continue;
+                continue; // never reached (no variance at all)
             }
 
             var marker = plot.Add.Marker(k + 1, cumulative[k], MarkerShape.FilledCircle, 11, FigureStyle.Palette[5]);
@@ -494,50 +467,5 @@ public static class Figures
         return new AxisLimits(left, right, bottom, top);
     }
 
-    private static double Distance(double[] data, int dim, int i, int j)
-    {
-        double sum = 0;
-        for (int d = 0; d < dim; d++)
-        {
-            double diff = data[(i * dim) + d] - data[(j * dim) + d];
-            sum += diff * diff;
-        }
-
-        return Math.Sqrt(sum);
-    }
-
     private static string Pct(double v) => v.ToString("0.0%", Inv);
-}
-
-/// <summary>Small statistics used by the figures.</summary>
-public static class Statistics
-{
-    /// <summary>R² of the least-squares line y ≈ a + b·x (the squared Pearson correlation); 0 when either side is constant.</summary>
-    public static double RSquared(ReadOnlySpan<double> xs, ReadOnlySpan<double> ys)
-    {
-        if (xs.Length != ys.Length || xs.Length < 2)
-        {
-            throw new ArgumentException("xs and ys: need equal lengths of at least 2.");
-        }
-
-        double mx = 0, my = 0;
-        for (int k = 0; k < xs.Length; k++)
-        {
-            mx += xs[k];
-            my += ys[k];
-        }
-
-        mx /= xs.Length;
-        my /= ys.Length;
-        double sxy = 0, sxx = 0, syy = 0;
-        for (int k = 0; k < xs.Length; k++)
-        {
-            double dx = xs[k] - mx, dy = ys[k] - my;
-            sxy += dx * dy;
-            sxx += dx * dx;
-            syy += dy * dy;
-        }
-
-        return sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 0;
-    }
 }

@@ -257,11 +257,11 @@ public sealed class DatasetAndControlsTests
             next[r * 2 + 1] = 1 - r % 2;
         }
 
-        var result = ProbeControls.Distances(new DenseMatrix(predicted, n, 2), new DenseMatrix(beliefs, n, 2), new DenseMatrix(next, n, 2), 50, seed: 3);
+        var result = DistanceAnalysis.Compute(new DenseMatrix(predicted, n, 2), new DenseMatrix(beliefs, n, 2), new DenseMatrix(next, n, 2), 50, seed: 3);
         Assert.Equal(50, result.Points);
         Assert.Equal(50 * 49 / 2, result.Pairs);
         Assert.Equal(1.0, result.R2PredictedVsTrueBeliefs, 12);
         Assert.True(result.R2PredictedVsNextToken < 0.2);
-        Assert.Equal(1.0, ProbeControls.LinearR2([1, 2, 3], [5, 3, 1]), 14);
+        Assert.Null(result.PairDistances);
     }
 }

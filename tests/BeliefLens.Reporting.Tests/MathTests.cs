@@ -33,92 +33,6 @@ public class SimplexProjectionTests
     }
 }
 
-public class PcaTests
-{
-    [Fact]
-    public void Recovers_known_variance_ratios_of_rotated_axis_aligned_data()
-    {
-        // Points ±a·e1, ±b·e2, ±c·e3 (each once) have per-axis variances 2a²/6, 2b²/6, 2c²/6 exactly,
-        // and a rotation must not change them.
-        double a = 3, b = 2, c = 1;
-        var rows = new List<double[]> { new[] { a, 0, 0 }, new[] { -a, 0, 0 }, new[] { 0, b, 0 }, new[] { 0, -b, 0 }, new[] { 0, 0, c }, new[] { 0, 0, -c } };
-        var rotation = Rotation(0.7, 1.1);
-        var data = rows.SelectMany(r => Multiply(rotation, r)).Select(v => v + 5).ToArray();
-        var pca = Pca.Fit(data, 3);
-        double total = (a * a) + (b * b) + (c * c);
-        Assert.Equal(a * a / total, pca.ExplainedVarianceRatio[0], 12);
-        Assert.Equal(b * b / total, pca.ExplainedVarianceRatio[1], 12);
-        Assert.Equal(c * c / total, pca.ExplainedVarianceRatio[2], 12);
-        Assert.Equal(2 * a * a / 6, pca.ExplainedVariance[0], 12);
-        Assert.Equal(1.0, pca.CumulativeRatio()[^1], 12);
-
-        // The first axis is the rotated e1 (up to sign).
-        var e1 = Multiply(rotation, [1, 0, 0]);
-        double dot = Enumerable.Range(0, 3).Sum(i => pca.Components[i] * e1[i]);
-        Assert.Equal(1.0, Math.Abs(dot), 12);
-    }
-
-    [Fact]
-    public void Transform_of_the_mean_is_zero_and_axes_are_orthonormal()
-    {
-        var random = new Random(5);
-        var data = Enumerable.Range(0, 300).Select(_ => random.NextDouble()).ToArray();
-        var pca = Pca.Fit(data, 5);
-        var z = pca.Transform(pca.Mean, 5);
-        Assert.All(z, v => Assert.Equal(0, v, 12));
-        for (int i = 0; i < 5; i++)
-        {
-            for (int j = 0; j < 5; j++)
-            {
-                double dot = Enumerable.Range(0, 5).Sum(k => pca.Components[(i * 5) + k] * pca.Components[(j * 5) + k]);
-                Assert.Equal(i == j ? 1 : 0, dot, 12);
-            }
-        }
-    }
-
-    [Fact]
-    public void Beliefs_of_three_states_span_two_components()
-    {
-        var data = new double[] { 1, 0, 0, 0, 1, 0, 0, 0, 1, 0.2, 0.3, 0.5 };
-        var pca = Pca.Fit(data, 3);
-        Assert.Equal(0, pca.ExplainedVarianceRatio[2], 12);
-    }
-
-    private static double[,] Rotation(double alpha, double beta)
-    {
-        double ca = Math.Cos(alpha), sa = Math.Sin(alpha), cb = Math.Cos(beta), sb = Math.Sin(beta);
-        var rz = new[,] { { ca, -sa, 0 }, { sa, ca, 0 }, { 0, 0, 1 } };
-        var rx = new[,] { { 1, 0, 0 }, { 0, cb, -sb }, { 0, sb, cb } };
-        var r = new double[3, 3];
-        for (int i = 0; i < 3; i++)
-        {
-            for (int j = 0; j < 3; j++)
-            {
-                for (int k = 0; k < 3; k++)
-                {
-                    r[i, j] += rz[i, k] * rx[k, j];
-                }
-            }
-        }
-
-        return r;
-    }
-
-    private static double[] Multiply(double[,] m, double[] v) =>
-        Enumerable.Range(0, 3).Select(i => (m[i, 0] * v[0]) + (m[i, 1] * v[1]) + (m[i, 2] * v[2])).ToArray();
-}
-
-public class StatisticsTests
-{
-    [Fact]
-    public void RSquared_is_one_for_a_line_and_matches_a_hand_computed_value()
-    {
-        Assert.Equal(1.0, Statistics.RSquared([1, 2, 3, 4], [3, 5, 7, 9]), 14);
-        // x = 1,2,3 ; y = 1,3,2: sxy = 1, sxx = 2, syy = 2 → R² = 1/4.
-        Assert.Equal(0.25, Statistics.RSquared([1, 2, 3], [1, 3, 2]), 14);
-    }
-}
-
 public class GifEncoderTests
 {
     [Fact]
@@ -167,25 +81,6 @@ public class GifEncoderTests
         foreach (var b in frames)
         {
             b.Dispose();
-        }
-    }
-}
-
-public class WeightedPcaTests
-{
-    [Fact]
-    public void A_weight_of_two_equals_duplicating_the_row()
-    {
-        var random = new Random(3);
-        var data = Enumerable.Range(0, 40 * 4).Select(_ => random.NextDouble()).ToArray();
-        var weights = Enumerable.Range(0, 40).Select(k => k == 7 ? 2.0 : 1.0).ToArray();
-        var duplicated = data.Concat(data.Skip(7 * 4).Take(4)).ToArray();
-        var weighted = Pca.Fit(data, 4, weights);
-        var plain = Pca.Fit(duplicated, 4);
-        for (int k = 0; k < 4; k++)
-        {
-            Assert.Equal(plain.ExplainedVariance[k], weighted.ExplainedVariance[k], 12);
-            Assert.Equal(plain.Mean[k], weighted.Mean[k], 12);
         }
     }
 }

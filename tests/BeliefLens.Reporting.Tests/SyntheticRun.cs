@@ -1,3 +1,4 @@
+using BeliefLens.Analysis;
 using BeliefLens.Core;
 
 namespace BeliefLens.Reporting.Tests;
@@ -59,8 +60,8 @@ public sealed class SyntheticRun
             }
         }
 
-        Distances = new DistanceData(Final, 3, Truth.Beliefs, 3, next, 3, PairCount: 20_000, Seed: 3);
-        Spectrum = [0.55, 0.3, 0.08, 0.03, 0.02, 0.01, 0.005, 0.003, 0.002];
+        Distances = DistanceAnalysis.Compute(new DenseMatrix(Final, n, 3), new DenseMatrix(Truth.Beliefs, n, 3), new DenseMatrix(next, n, 3), 200, seed: 3, keepPairs: true);
+        Spectrum = PcaResult.FromVariances([0.55, 0.3, 0.08, 0.03, 0.02, 0.01, 0.005, 0.003, 0.002]);
     }
 
     public BeliefPoints Truth { get; }
@@ -68,8 +69,8 @@ public sealed class SyntheticRun
     public double[] Final { get; }
     public LossData Loss { get; }
     public ProbeSiteErrors[] Sites { get; }
-    public DistanceData Distances { get; }
-    public double[] Spectrum { get; }
+    public DistanceAnalysis Distances { get; }
+    public PcaResult Spectrum { get; }
 
     /// <summary>Writes every figure into <paramref name="directory"/> and returns them in report order.</summary>
     public (List<FigureFile> Figures, IReadOnlyList<FigureFile> Frames, AnimationFile Animation) WriteFigures(string directory)

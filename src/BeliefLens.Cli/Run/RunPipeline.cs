@@ -184,7 +184,7 @@ public static class RunPipeline
     }
 
     /// <summary>Probe options for the run: the experiment's sites; controls only for the final checkpoint.</summary>
-    private static ProbeOptions Options(Experiment experiment, bool final) =>
+    internal static ProbeOptions Options(Experiment experiment, bool final) =>
         new(
             sites: final ? experiment.Probe.Sites : [EmergenceSite(experiment.Model)],
             concat: final && experiment.Probe.Concat && experiment.Probe.Sites.Count > 1,
@@ -284,52 +284,28 @@ public static class RunPipeline
         NpyFile.Write(RunFiles.Emergence(dir, step), site.Predicted.SelectRows(distinct), singlePrecision: true);
 
     /// <summary>
-    /// For a non-ergodic mixture, two more probes from the same site: the component identity (the posterior mass of
-    /// each component) and the within-component belief (each component's block renormalised to sum to 1).
+    /// For a non-ergodic mixture, two more probes from the same site (<see cref="MixtureProbes"/>): the component
+    /// identity (the posterior mass of each component) and the within-component belief.
     /// </summary>
     public static JsonObject ProbeMixture(HookedTransformer model, ProbeInputs inputs, string site, int[] componentOfState, ProbeOptions options)
     {
-        int rows = inputs.Rows;
-        int states = componentOfState.Length;
-        int count = componentOfState.Max() + 1;
-        var mass = new double[rows * count];
-        var within = new double[rows * states];
-        for (int r = 0; r < rows; r++)
-        {
-            var belief = inputs.Beliefs.Row(r);
-            for (int i = 0; i < states; i++)
-            {
-                mass[(r * count) + componentOfState[i]] += belief[i];
-            }
-
-            for (int i = 0; i < states; i++)
-            {
-                double m = mass[(r * count) + componentOfState[i]];
-                within[(r * states) + i] = m > 0 ? belief[i] / m : 0;
-            }
-        }
-
         var features = ProbeRunner.Activations(model, inputs, [site], Enumerable.Range(0, inputs.Length).ToArray(), options.Chunk)[site];
-        var dataset = new ActivationDataset(features, new DenseMatrix(mass, rows, count), inputs.SequenceIds(), inputs.Positions(), inputs.PrefixIds, inputs.PrefixProbabilities);
-        JsonObject Score(DenseMatrix targets)
+        var probe = MixtureProbes.Evaluate(features, inputs, componentOfState, options.Weighting, options.Seed, options.FitFraction, options.Fit);
+        static JsonObject Score(ProbeEvaluation evaluation, int dims) => new()
         {
-            var evaluation = ProbeEvaluator.Evaluate(dataset.WithTargets(targets), options.Weighting, options.Seed, options.FitFraction, options.Fit);
-            return new JsonObject
-            {
-                ["dims"] = targets.Cols,
-                ["mse_insample"] = evaluation.InSample.Mse,
-                ["mse_heldout"] = evaluation.HeldOut.Mse,
-                ["r2_heldout"] = evaluation.HeldOut.R2,
-                ["shuffle_mse"] = evaluation.Shuffled.Mse,
-            };
-        }
+            ["dims"] = dims,
+            ["mse_insample"] = evaluation.InSample.Mse,
+            ["mse_heldout"] = evaluation.HeldOut.Mse,
+            ["r2_heldout"] = evaluation.HeldOut.R2,
+            ["shuffle_mse"] = evaluation.Shuffled.Mse,
+        };
 
         return new JsonObject
         {
             ["site"] = site,
-            ["components"] = count,
-            ["component_identity"] = Score(new DenseMatrix(mass, rows, count)),
-            ["within_component_belief"] = Score(new DenseMatrix(within, rows, states)),
+            ["components"] = probe.Components,
+            ["component_identity"] = Score(probe.ComponentIdentity, probe.Components),
+            ["within_component_belief"] = Score(probe.WithinComponentBelief, componentOfState.Length),
         };
     }
 

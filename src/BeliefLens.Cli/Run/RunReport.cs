@@ -90,14 +90,15 @@ public static class RunReport
                 Num(s, "shuffle_mse") ?? double.NaN, Num(s, "untrained_mse") ?? double.NaN)).ToList(),
             figures);
 
-        // 6. Distances among predicted beliefs against true beliefs and next-token distributions.
-        var distances = Figures.Distances(
-            new DistanceData(predicted, states, truthArray.Data, states, nextToken.Data, nextToken.Shape[1], Seed: experiment.Probe.Seed + 1),
-            figures);
+        // 6. Distances among predicted beliefs against true beliefs and next-token distributions: the probe's own
+        // analysis (same saved rows, same sample seed, so the same pairs and R² as probe.json), with its pairs kept to draw.
+        var distanceAnalysis = Distances(experiment, new DenseMatrix(predicted, truthArray.Shape[0], states), new DenseMatrix(truthArray.Data, truthArray.Shape[0], states),
+            new DenseMatrix(nextToken.Data, nextToken.Shape[0], nextToken.Shape[1]));
+        var distances = Figures.Distances(distanceAnalysis, figures);
 
-        // 7. PCA spectrum of the residual stream.
+        // 7. PCA spectrum of the residual stream, as the probe saved it.
         FigureFile? pca = main["pca_explained_ratio"] is JsonArray ratios
-            ? Figures.PcaSpectrum(ratios.Select(r => r?.GetValue<double>() ?? 0).ToArray(), mainSite, figures)
+            ? Figures.PcaSpectrum(PcaResult.FromVariances(ratios.Select(r => r?.GetValue<double>() ?? 0).ToArray()), mainSite, figures)
             : null;
 
         var sections = new List<ReportSection>
@@ -123,7 +124,7 @@ public static class RunReport
 
         var model = new ReportModel(
             $"BeliefLens: {experiment.Name} — {process.Name}",
-            Paragraph(experiment, process, summary, sites, main, final["mixture"] as JsonObject),
+            Paragraph(experiment, process, summary, sites, main, distanceAnalysis, final["mixture"] as JsonObject),
             configText,
             sections,
             MetricRows(experiment, summary, sites, main, final["mixture"] as JsonObject),
@@ -131,6 +132,16 @@ public static class RunReport
         HtmlReport.Write(model, RunFiles.Report(dir));
         observer?.Info($"wrote {RunFiles.Report(dir)}");
         return RunFiles.Report(dir);
+    }
+
+    /// <summary>
+    /// The final probe's distance analysis of one site, with its pairs kept for the figure: the saved distinct-prefix
+    /// rows and the probe's own point count and seed, so the same pairs and R² as that site's probe.json entry.
+    /// </summary>
+    internal static DistanceAnalysis Distances(Experiment experiment, DenseMatrix predicted, DenseMatrix beliefs, DenseMatrix nextToken)
+    {
+        var options = RunPipeline.Options(experiment, final: true);
+        return DistanceAnalysis.Compute(predicted, beliefs, nextToken, options.DistancePoints, options.DistanceSeed, keepPairs: true);
     }
 
     /// <summary>
@@ -205,7 +216,8 @@ public static class RunReport
         return new LossData(tokens.ToArray(), values.ToArray(), summary["loss_floor"]!.GetValue<double>(), perPosition, floors);
     }
 
-    private static string Paragraph(Experiment experiment, Process process, JsonObject summary, List<JsonObject> sites, JsonObject main, JsonObject? mixture)
+    private static string Paragraph(Experiment experiment, Process process, JsonObject summary, List<JsonObject> sites, JsonObject main, DistanceAnalysis distances,
+        JsonObject? mixture)
     {
         var inv = CultureInfo.InvariantCulture;
         double loss = summary["validation_loss"]!.GetValue<double>();
@@ -225,10 +237,8 @@ public static class RunReport
             text.Append(inv, $"Concatenating all residual-stream sites gives held-out MSE {Num(concat, "mse_heldout"):G3}, {ratio:F1}× lower than the best single site ({Str(single, "site")}). ");
         }
 
-        if (Num(main, "distance_r2_predicted_vs_beliefs") is double rb && Num(main, "distance_r2_predicted_vs_next_token") is double rn)
-        {
-            text.Append(inv, $"Distances between predicted beliefs track distances between true beliefs with R² {rb:F3}, and distances between next-token distributions with R² {rn:F3}.");
-        }
+        // The numbers the distance figure prints, from the same analysis.
+        text.Append(inv, $"Distances between predicted beliefs track distances between true beliefs with R² {distances.R2PredictedVsTrueBeliefs:F3}, and distances between next-token distributions with R² {distances.R2PredictedVsNextToken:F3}.");
 
         if (mixture?["component_identity"] is JsonObject identity && mixture["within_component_belief"] is JsonObject within)
         {

@@ -69,6 +69,9 @@ public sealed record ProbeOptions
 
     public int DistancePoints { get; init; }
 
+    /// <summary>Seed of the distance analysis's point sample; a report that redraws the analysis samples with it too.</summary>
+    public ulong DistanceSeed => Seed ^ 0xD157UL;
+
     /// <summary>Compute PCA, next-token and distance controls (shuffle is always computed).</summary>
     public bool Controls { get; init; }
 
@@ -318,8 +321,8 @@ public static class ProbeRunner
 
             // Distances among distinct prefixes only (duplicates would add zero-distance pairs).
             var distinct = dataset.Sample(ProbeWeighting.Prob).Rows;
-            distances = ProbeControls.Distances(predicted.SelectRows(distinct), dataset.Targets.SelectRows(distinct), nextToken.SelectRows(distinct),
-                options.DistancePoints, options.Seed ^ 0xD157UL);
+            distances = DistanceAnalysis.Compute(predicted.SelectRows(distinct), dataset.Targets.SelectRows(distinct), nextToken.SelectRows(distinct),
+                options.DistancePoints, options.DistanceSeed);
         }
 
         if (untrained is not null)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BeliefLens.Analysis;
 using BeliefLens.Cli.Run;
 using BeliefLens.Core;
 using BeliefLens.Torch;
@@ -233,6 +234,28 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
             RunPipeline.Execute(TinyExperiment.Create(), temp.Path, force: false, new RecordingObserver(), CancellationToken.None));
         Assert.Contains("--force", error.Message, StringComparison.Ordinal);
         Assert.Equal("mine", File.ReadAllText(temp.Combine("notes.txt")));
+    }
+
+    [Fact]
+    public void TheDistanceFigureDrawsAndPrintsTheProbesOwnAnalysis()
+    {
+        // probe.json's distance R² (computed while probing) and the report's figure (rendered later from the saved
+        // arrays) must be one analysis: the same sampled pairs, bit for bit the same R².
+        string dir = run.Directory;
+        var site = ReadJson(RunFiles.FinalProbe(dir))["sites"]!.AsArray().Select(s => s!.AsObject())
+            .First(s => s["site"]!.GetValue<string>() == RunPipeline.EmergenceSite(run.Experiment.Model));
+        var truth = NpyFile.Read(RunFiles.TrueBeliefs(dir));
+        var predicted = NpyFile.Read(RunFiles.Predicted(dir, site["site"]!.GetValue<string>()));
+        var next = NpyFile.Read(RunFiles.NextToken(dir));
+        var analysis = RunReport.Distances(run.Experiment, new DenseMatrix(predicted.Data, predicted.Shape[0], predicted.Shape[1]),
+            new DenseMatrix(truth.Data, truth.Shape[0], truth.Shape[1]), new DenseMatrix(next.Data, next.Shape[0], next.Shape[1]));
+        Assert.Equal(site["distance_points"]!.GetValue<int>(), analysis.Points);
+        Assert.Equal(site["distance_r2_predicted_vs_beliefs"]!.GetValue<double>(), analysis.R2PredictedVsTrueBeliefs);
+        Assert.Equal(site["distance_r2_predicted_vs_next_token"]!.GetValue<double>(), analysis.R2PredictedVsNextToken);
+        Assert.Equal(analysis.Pairs, analysis.PairDistances!.Predicted.Length);
+
+        string r2 = analysis.R2PredictedVsTrueBeliefs.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"true beliefs (left, R² {r2})", File.ReadAllText(RunFiles.Report(dir)), StringComparison.Ordinal);
     }
 
     [Fact]
