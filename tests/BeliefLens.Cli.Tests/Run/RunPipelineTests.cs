@@ -255,7 +255,9 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         Assert.Equal(analysis.Pairs, analysis.PairDistances!.Predicted.Length);
 
         string r2 = analysis.R2PredictedVsTrueBeliefs.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Contains($"true beliefs (left, R² {r2})", File.ReadAllText(RunFiles.Report(dir)), StringComparison.Ordinal);
+        string html = System.Net.WebUtility.HtmlDecode(File.ReadAllText(RunFiles.Report(dir)));
+        Assert.Contains($"true beliefs (left, R² {r2})", html, StringComparison.Ordinal); // the figure's caption
+        Assert.Contains($"true beliefs with R² {r2}", html, StringComparison.Ordinal); // the summary paragraph
     }
 
     [Fact]
