@@ -125,9 +125,7 @@ public sealed class ProbeInputs
             for (int j = 0; j < length; j++)
             {
                 int row = q * length + j, x = tokens[row];
-                double px = NextTokenDistribution(process, belief)[x];
-                logP += Math.Log(px);
-                process.UpdateBelief(belief, x, updated);
+                logP += Math.Log(BeliefMath.Update(process, belief, x, updated));
                 updated.CopyTo(belief, 0);
 
                 probabilities[row] = Math.Exp(logP);
@@ -141,39 +139,8 @@ public sealed class ProbeInputs
         return new ProbeInputs(process, length, tokens, new DenseMatrix(beliefs, count * length, s), new DenseMatrix(next, count * length, v), ids, probabilities, false);
     }
 
-    /// <summary>P(x | η) = η·T[x]·τ, clipped at 0 and renormalised.</summary>
-    public static double[] NextTokenDistribution(Process process, ReadOnlySpan<double> belief)
-    {
-        int s = process.StateCount;
-        var p = new double[process.VocabSize];
-        double total = 0;
-        for (int x = 0; x < p.Length; x++)
-        {
-            double px = 0;
-            for (int a = 0; a < s; a++)
-            {
-                if (belief[a] == 0)
-                {
-                    continue;
-                }
-
-                for (int b = 0; b < s; b++)
-                {
-                    px += belief[a] * process.T(x, a, b) * process.Tau[b];
-                }
-            }
-
-            p[x] = Math.Max(px, 0);
-            total += p[x];
-        }
-
-        for (int x = 0; x < p.Length; x++)
-        {
-            p[x] /= total;
-        }
-
-        return p;
-    }
+    /// <summary>P(x | η), the one next-token distribution of <see cref="BeliefMath.NextTokenDistribution(Process, ReadOnlySpan{double})"/>.</summary>
+    public static double[] NextTokenDistribution(Process process, ReadOnlySpan<double> belief) => BeliefMath.NextTokenDistribution(process, belief);
 
     /// <summary>Beliefs rounded to <paramref name="decimals"/> places (the paper rounds its targets to 5), or unrounded when null.</summary>
     public DenseMatrix TargetBeliefs(int? decimals)

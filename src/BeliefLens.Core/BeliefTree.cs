@@ -7,9 +7,6 @@ namespace BeliefLens.Core;
 /// </summary>
 public sealed class BeliefTree
 {
-    /// <summary>|P(x|b)| below this is an exact zero lost to cancellation; such branches are not extended.</summary>
-    public const double ZeroProbabilityTolerance = 1e-12;
-
     /// <summary>Refuse enumerations beyond this many prefixes (about 2 GiB for 3 states).</summary>
     public const long MaxPrefixes = 80_000_000;
 
@@ -106,7 +103,6 @@ public sealed class BeliefTree
         var tau = process.Tau;
         var t = process.Transitions;
         var next = new double[s];
-        bool hmm = process.Kind == ProcessKind.Hmm;
         int count = 1;
         for (int d = 0; d < depth; d++)
         {
@@ -121,26 +117,13 @@ public sealed class BeliefTree
             {
                 int beliefOffset = node * s;
                 double parentLog = logProbability[node];
+                var belief = beliefs.AsSpan(beliefOffset, s); // still valid if beliefs is regrown below: the old copy is only read
                 for (int x = 0; x < v; x++)
                 {
-                    int matrix = x * s * s;
-                    double p = 0;
-                    for (int j = 0; j < s; j++)
+                    double p = BeliefMath.Propagate(t, tau, belief, x, next);
+                    if (BeliefMath.IsZero(p))
                     {
-                        double sum = 0;
-                        int column = matrix + j;
-                        for (int i = 0; i < s; i++)
-                        {
-                            sum += beliefs[beliefOffset + i] * t[column + (i * s)];
-                        }
-
-                        next[j] = sum;
-                        p += hmm ? sum : sum * tau[j];
-                    }
-
-                    if (p < ZeroProbabilityTolerance)
-                    {
-                        if (p < -ZeroProbabilityTolerance)
+                        if (p < -BeliefMath.ZeroProbabilityTolerance)
                         {
                             throw new BeliefLensInputException(
                                 $"transitions: token {x} after prefix [{string.Join(' ', PrefixOf(parent, token, node))}] has probability {p:R} < 0; the GHMM is not a valid process.");
@@ -167,13 +150,7 @@ public sealed class BeliefTree
                     parent[count] = node;
                     token[count] = x;
                     logProbability[count] = parentLog + Math.Log(p);
-                    int childOffset = count * s;
-                    double inverse = 1 / p;
-                    for (int j = 0; j < s; j++)
-                    {
-                        beliefs[childOffset + j] = next[j] * inverse;
-                    }
-
+                    BeliefMath.Normalise(next, p, beliefs.AsSpan(count * s, s));
                     count++;
                 }
             }

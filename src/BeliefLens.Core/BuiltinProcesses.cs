@@ -43,8 +43,8 @@ public static class BuiltinProcesses
             p => Even(p["p"])),
         new(
             "golden_mean",
-            "Golden mean process: no two consecutive 0s.",
-            [new("p", 0.5, "P(emit 0 from A)")],
+            "Golden mean process: no two consecutive 1s (the golden mean shift).",
+            [new("p", 0.5, "P(emit 1 from A)")],
             p => GoldenMean(p["p"])),
         new(
             "coin",
@@ -56,6 +56,11 @@ public static class BuiltinProcesses
             "No two consecutive 1s.",
             [new("p", 0.5, "P(emit 1 from A)")],
             p => NoConsecutiveOnes(p["p"])),
+        new(
+            "no_consecutive_zeros",
+            "No two consecutive 0s: the golden mean process with 0 and 1 swapped.",
+            [new("p", 0.5, "P(emit 0 from A)")],
+            p => NoConsecutiveZeros(p["p"])),
         new(
             "sns",
             "Simple nonunifilar source (Marzen & Crutchfield): infinitely many causal states.",
@@ -203,26 +208,28 @@ public static class BuiltinProcesses
         return Process.Create($"even(p={F(p)})", ProcessKind.Hmm, t, stateNames: ["A", "B"]);
     }
 
-    /// <summary>States A,B: A emits 1 → A (1−p) or 0 → B (p); B emits 1 → A.</summary>
-    public static Process GoldenMean(double p = 0.5)
-    {
-        RequireRange("golden_mean", "p", p, 0, 1);
-        var t = Zeros(2, 2);
-        t[1][0][0] = 1 - p;
-        t[0][0][1] = p;
-        t[1][1][0] = 1;
-        return Process.Create($"golden_mean(p={F(p)})", ProcessKind.Hmm, t, stateNames: ["A", "B"]);
-    }
+    /// <summary>
+    /// The golden mean process (golden mean shift: the word <c>11</c> never occurs). States A,B: A emits 0 → A (1−p)
+    /// or 1 → B (p); B emits 0 → A. At p = ½ its entropy rate is (2/3)·ln 2 and its support grows as the golden ratio.
+    /// </summary>
+    public static Process GoldenMean(double p = 0.5) => NoRepeat("golden_mean", forbidden: 1, p);
 
-    /// <summary>States A,B: A emits 0 → A (1−p) or 1 → B (p); B emits 0 → A.</summary>
-    public static Process NoConsecutiveOnes(double p = 0.5)
+    /// <summary>The golden mean process under the name that says what it forbids: no two consecutive 1s.</summary>
+    public static Process NoConsecutiveOnes(double p = 0.5) => NoRepeat("no_consecutive_ones", forbidden: 1, p);
+
+    /// <summary>The golden mean process with 0 and 1 swapped: A emits 1 → A (1−p) or 0 → B (p); B emits 1 → A.</summary>
+    public static Process NoConsecutiveZeros(double p = 0.5) => NoRepeat("no_consecutive_zeros", forbidden: 0, p);
+
+    // States A,B: A emits the allowed token → A (1−p) or the forbidden one → B (p); B must emit the allowed token → A.
+    private static Process NoRepeat(string name, int forbidden, double p)
     {
-        RequireRange("no_consecutive_ones", "p", p, 0, 1);
+        RequireRange(name, "p", p, 0, 1);
+        int allowed = 1 - forbidden;
         var t = Zeros(2, 2);
-        t[0][0][0] = 1 - p;
-        t[1][0][1] = p;
-        t[0][1][0] = 1;
-        return Process.Create($"no_consecutive_ones(p={F(p)})", ProcessKind.Hmm, t, stateNames: ["A", "B"]);
+        t[allowed][0][0] = 1 - p;
+        t[forbidden][0][1] = p;
+        t[allowed][1][0] = 1;
+        return Process.Create($"{name}(p={F(p)})", ProcessKind.Hmm, t, stateNames: ["A", "B"]);
     }
 
     public static Process Coin(double p = 0.5)

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace BeliefLens.Core;
 
 /// <summary>How an MSP state behaves in the long run.</summary>
@@ -128,18 +130,10 @@ public sealed class MixedStatePresentation
     }
 
     /// <summary>
-    /// The loss floor of a model with context <paramref name="contextLength"/>: position t (predicting token t from
-    /// tokens 0..t−1) cannot beat h(t+1). Needs Depth ≥ contextLength.
+    /// The loss floor per position of a model with context <paramref name="contextLength"/>: position t reads tokens
+    /// 0..t and predicts token t+1, so it cannot beat h(t+2) (see <see cref="Core.LossFloor"/>). Needs Depth ≥ contextLength + 1.
     /// </summary>
-    public double[] LossFloor(int contextLength)
-    {
-        if (contextLength < 1 || contextLength > Depth)
-        {
-            throw new BeliefLensInputException($"context: {contextLength} must be in [1, {Depth}] (the MSP depth).");
-        }
-
-        return MyopicEntropies[..contextLength];
-    }
+    public double[] LossFloor(int contextLength) => Core.LossFloor.PerPosition(MyopicEntropies, contextLength);
 
     public static MixedStatePresentation Build(Process process, int depth, double tolerance = DefaultTolerance, int maxStates = DefaultMaxStates)
     {
@@ -164,6 +158,8 @@ public sealed class MixedStatePresentation
         index.Add(process.InitialBelief, 0);
         var t = process.Transitions;
         var tau = process.Tau;
+        var belief = new double[s];
+        var joint = new double[s];
         var candidate = new double[s];
         int expandedCount = 0;
 
@@ -172,33 +168,18 @@ public sealed class MixedStatePresentation
         {
             int state = expandedCount++;
             int offset = state * s;
+            CollectionsMarshal.AsSpan(beliefs).Slice(offset, s).CopyTo(belief); // the list may regrow below
             for (int x = 0; x < v; x++)
             {
-                double p = 0;
-                for (int j = 0; j < s; j++)
-                {
-                    double sum = 0;
-                    for (int i = 0; i < s; i++)
-                    {
-                        sum += beliefs[offset + i] * t[((x * s) + i) * s + j];
-                    }
-
-                    candidate[j] = sum;
-                    p += sum * tau[j];
-                }
-
-                if (p < BeliefTree.ZeroProbabilityTolerance)
+                double p = BeliefMath.Propagate(t, tau, belief, x, joint);
+                if (BeliefMath.IsZero(p))
                 {
                     next.Add(-1);
                     nextProbability.Add(0);
                     continue;
                 }
 
-                for (int j = 0; j < s; j++)
-                {
-                    candidate[j] /= p;
-                }
-
+                BeliefMath.Normalise(joint, p, candidate);
                 int target = index.Find(candidate, beliefs);
                 if (target < 0)
                 {
@@ -238,21 +219,8 @@ public sealed class MixedStatePresentation
         return new MixedStatePresentation(process, depth, tolerance, [.. beliefs], [.. firstDepth], [.. next], [.. nextProbability], expanded);
     }
 
-    private double StateEntropy(int state)
-    {
-        int v = Process.VocabSize;
-        double h = 0;
-        for (int x = 0; x < v; x++)
-        {
-            double p = NextProbability[state * v + x];
-            if (p > 0)
-            {
-                h -= p * Math.Log(p);
-            }
-        }
-
-        return h;
-    }
+    private double StateEntropy(int state) =>
+        BeliefMath.Entropy(NextProbability.AsSpan(state * Process.VocabSize, Process.VocabSize));
 
     private double[] ComputeMyopicEntropies()
     {
@@ -265,7 +233,6 @@ public sealed class MixedStatePresentation
         for (int d = 0; d < Depth; d++)
         {
             Array.Clear(following);
-            double sum = 0;
             for (int state = 0; state < n; state++)
             {
                 double weight = current[state];
@@ -274,7 +241,7 @@ public sealed class MixedStatePresentation
                     continue;
                 }
 
-                sum += weight * StateEntropy(state);
+                Core.LossFloor.Add(h, d, weight, NextProbability.AsSpan(state * v, v));
                 for (int x = 0; x < v; x++)
                 {
                     int target = Next[state * v + x];
@@ -285,7 +252,6 @@ public sealed class MixedStatePresentation
                 }
             }
 
-            h[d] = sum;
             (current, following) = (following, current);
         }
 

@@ -310,37 +310,8 @@ public sealed class Process
         return tau;
     }
 
-    /// <summary>
-    /// One Bayesian update: writes <c>b' = bT[x] / (bT[x]τ)</c> to <paramref name="next"/> and returns
-    /// <c>P(x|b) = bT[x]τ</c>. When that probability is 0 the unnormalised <c>bT[x]</c> is left in <paramref name="next"/>.
-    /// <paramref name="next"/> must not overlap <paramref name="belief"/>.
-    /// </summary>
-    public double UpdateBelief(ReadOnlySpan<double> belief, int token, Span<double> next)
-    {
-        int s = StateCount;
-        double probability = 0;
-        for (int j = 0; j < s; j++)
-        {
-            double sum = 0;
-            for (int i = 0; i < s; i++)
-            {
-                sum += belief[i] * Transitions[((token * s) + i) * s + j];
-            }
-
-            next[j] = sum;
-            probability += sum * Tau[j];
-        }
-
-        if (probability != 0)
-        {
-            for (int j = 0; j < s; j++)
-            {
-                next[j] /= probability;
-            }
-        }
-
-        return probability;
-    }
+    /// <summary>One Bayesian update; see <see cref="BeliefMath.Update"/> (a zero-probability token returns 0 and an all-zero belief).</summary>
+    public double UpdateBelief(ReadOnlySpan<double> belief, int token, Span<double> next) => BeliefMath.Update(this, belief, token, next);
 
     /// <summary><c>Σx T[x]</c> as a flat S×S matrix.</summary>
     public double[] TotalTransition() => SumOverTokens(Transitions, VocabSize, StateCount);

@@ -84,34 +84,14 @@ public sealed class ProcessSampler
 
     private void SampleFromBeliefs(Rng rng, Span<int> row)
     {
-        int s = _process.StateCount;
         int v = _process.VocabSize;
         var belief = (double[])_process.InitialBelief.Clone();
-        var next = new double[v * s];
+        var next = new double[_process.StateCount];
         var p = new double[v];
         for (int t = 0; t < row.Length; t++)
         {
-            double total = 0;
-            for (int x = 0; x < v; x++)
-            {
-                double px = 0;
-                for (int j = 0; j < s; j++)
-                {
-                    double sum = 0;
-                    for (int i = 0; i < s; i++)
-                    {
-                        sum += belief[i] * _process.T(x, i, j);
-                    }
-
-                    next[x * s + j] = sum;
-                    px += sum * _process.Tau[j];
-                }
-
-                p[x] = px < BeliefTree.ZeroProbabilityTolerance ? 0 : px;
-                total += p[x];
-            }
-
-            double u = rng.NextDouble() * total;
+            BeliefMath.NextTokenDistribution(_process, belief, p);
+            double u = rng.NextDouble();
             int chosen = v - 1;
             for (int x = 0; x < v; x++)
             {
@@ -130,10 +110,8 @@ public sealed class ProcessSampler
             }
 
             row[t] = chosen;
-            for (int j = 0; j < s; j++)
-            {
-                belief[j] = next[chosen * s + j] / p[chosen];
-            }
+            BeliefMath.Update(_process, belief, chosen, next);
+            (belief, next) = (next, belief);
         }
     }
 

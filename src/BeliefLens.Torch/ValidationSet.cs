@@ -8,7 +8,8 @@ namespace BeliefLens.Torch;
 /// Validation inputs of length n_ctx with their weights and the exact next-token distribution after each prefix.
 /// Exact when the sequence space is small enough (every nonzero sequence, weighted by its probability), otherwise
 /// a fixed seeded sample (equal weights). The loss at position t is Σ_n w_n Σ_x P(x | x_0..x_t) (−log q(x | x_0..x_t)),
-/// so its minimum over models is the floor H(X_{t+1} | X_0..X_t), the myopic entropy h(t+2).
+/// so its minimum over models is this set's floor (<see cref="LossFloor"/>): for the exact set H(X_{t+1} | X_0..X_t),
+/// the myopic entropy h(t+2).
 /// </summary>
 public sealed class ValidationSet : IDisposable
 {
@@ -76,16 +77,15 @@ public sealed class ValidationSet : IDisposable
             {
                 int token = sequences[k][t];
                 inputs[(k * nCtx) + t] = token;
-                Update(process, belief, token, next);
-                NextTokenDistribution(process, belief, p);
+                BeliefMath.Update(process, belief, token, next);
+                (belief, next) = (next, belief);
+                BeliefMath.NextTokenDistribution(process, belief, p);
                 for (int x = 0; x < v; x++)
                 {
                     targets[(((long)k * nCtx) + t) * v + x] = (float)p[x];
-                    if (p[x] > 0)
-                    {
-                        floor[t] -= w * p[x] * Math.Log(p[x]);
-                    }
                 }
+
+                LossFloor.Add(floor, t, w, p);
             }
         }
 
@@ -95,37 +95,6 @@ public sealed class ValidationSet : IDisposable
             tensor(weights.Select(x => (float)x).ToArray(), [n], device: device),
             floor,
             exact);
-    }
-
-    private static void Update(Process process, double[] belief, int token, double[] scratch)
-    {
-        process.UpdateBelief(belief, token, scratch);
-        scratch.CopyTo(belief, 0);
-    }
-
-    private static void NextTokenDistribution(Process process, double[] belief, double[] p)
-    {
-        int s = process.StateCount;
-        double total = 0;
-        for (int x = 0; x < process.VocabSize; x++)
-        {
-            double px = 0;
-            for (int i = 0; i < s; i++)
-            {
-                for (int j = 0; j < s; j++)
-                {
-                    px += belief[i] * process.T(x, i, j) * process.Tau[j];
-                }
-            }
-
-            p[x] = Math.Max(px, 0);
-            total += p[x];
-        }
-
-        for (int x = 0; x < p.Length; x++)
-        {
-            p[x] /= total;
-        }
     }
 
     /// <summary>Validation cross-entropy per position, nats.</summary>

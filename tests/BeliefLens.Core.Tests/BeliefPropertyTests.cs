@@ -157,10 +157,12 @@ public sealed class BeliefPropertyTests
     {
         var msp = MixedStatePresentation.Build(BuiltinProcesses.Mess3(), 11);
         var floor = msp.LossFloor(10);
-        Assert.Equal(msp.MyopicEntropies[..10], floor);
+
+        // Position t reads tokens 0..t and predicts token t+1: the floor is h(t+2), so n_ctx 10 needs h(2..11).
+        Assert.Equal(msp.MyopicEntropies[1..11], floor);
 
         // DEVELOPERS.md: the paper's Mess3 with n_ctx 10 has a mean floor ≈ 0.8025 nats: positions 1..10 of 11 tokens.
-        Assert.Equal(0.8025, msp.MyopicEntropies[1..11].Average(), 4);
-        Assert.Throws<BeliefLensInputException>(() => msp.LossFloor(12));
+        Assert.Equal(0.8025, floor.Average(), 4);
+        Assert.Throws<BeliefLensInputException>(() => msp.LossFloor(11));
     }
 }

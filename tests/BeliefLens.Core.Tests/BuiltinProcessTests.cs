@@ -59,9 +59,26 @@ public sealed class BuiltinProcessTests
     }
 
     [Fact]
-    public void GoldenMeanForbidsTwoZeros()
+    public void GoldenMeanForbidsTwoOnes()
     {
-        var tree = BeliefTree.Enumerate(BuiltinProcesses.GoldenMean(), 2);
+        // The golden mean shift: π = [2/3, 1/3], P(1) = π_A·p = 1/3, and after a 1 only a 0 can follow.
+        var process = BuiltinProcesses.GoldenMean();
+        AssertVector([2.0 / 3, 1.0 / 3], process.InitialBelief);
+        var tree = BeliefTree.Enumerate(process, 3);
+        Assert.Equal(1.0 / 3, P(tree, 1), 14);
+        AssertBelief(tree, [1], [0, 1]);
+        Assert.Throws<InvalidOperationException>(() => FindPrefix(tree, [1, 1]));
+        Assert.Equal(5, tree.DepthStart[4] - tree.DepthStart[3]); // Fibonacci: 000 001 010 100 101
+
+        var msp = MixedStatePresentation.Build(process, 20);
+        Assert.Equal(2.0 / 3 * Math.Log(2), msp.ExactEntropyRate!.Value, 14);
+        Assert.Equal(BuiltinProcesses.NoConsecutiveOnes().Transitions, process.Transitions);
+    }
+
+    [Fact]
+    public void NoConsecutiveZerosIsTheGoldenMeanWithTokensSwapped()
+    {
+        var tree = BeliefTree.Enumerate(BuiltinProcesses.NoConsecutiveZeros(), 2);
         Assert.Equal(1.0 / 3, P(tree, 0), 14);
         AssertBelief(tree, [0], [0, 1]);
         Assert.Throws<InvalidOperationException>(() => FindPrefix(tree, [0, 0]));

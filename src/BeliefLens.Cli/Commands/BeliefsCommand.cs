@@ -6,8 +6,8 @@ namespace BeliefLens.Cli.Commands;
 
 /// <summary>
 /// <c>belieflens beliefs &lt;process&gt; --depth L --out FILE.csv</c>: every nonzero-probability prefix of length 0..L
-/// with its probability and belief. Header <c>prefix,probability,belief_0,…</c>; prefix tokens separated by single
-/// spaces (empty for the root); numbers in round-trip precision. Outside checks depend on this exact format.
+/// with its probability and belief, in the format of <see cref="BeliefsCsv"/>. Refuses up front when the CSV would
+/// exceed <c>--max-output-gb</c> (default 2 GB).
 /// </summary>
 public sealed class BeliefsCommand : ICommand
 {
@@ -26,6 +26,12 @@ public sealed class BeliefsCommand : ICommand
         int depth = args.Int("depth", min: 0) ?? throw new BeliefLensInputException("--depth: is required for 'beliefs' (a prefix length, e.g. --depth 8).");
         string output = args.Required("out");
         bool bos = args.Flag("bos");
+        double maxGigabytes = args.Double("max-output-gb") ?? BeliefsCsv.DefaultLimitGigabytes;
+        if (!(maxGigabytes > 0) || !double.IsFinite(maxGigabytes))
+        {
+            throw new BeliefLensInputException($"--max-output-gb: {maxGigabytes} must be a positive number of GB (default {BeliefsCsv.DefaultLimitGigabytes}).");
+        }
+
         args.RejectUnknown(1);
         var process = ProcessResolver.Resolve(args.Positionals[0], parameters);
         if (bos)
@@ -33,36 +39,22 @@ public sealed class BeliefsCommand : ICommand
             process = ProcessBuilders.WithBos(process);
         }
 
+        // Refuse before enumerating when even one prefix per depth is too much, and before writing when the bound is.
+        double limit = maxGigabytes * 1e9;
+        RefuseLargeOutput(BeliefsCsv.MinBytes(process.StateCount, depth), "at least", depth, maxGigabytes, limit);
         var tree = BeliefTree.Enumerate(process, depth);
-        CsvFiles.WriteAtomically(output, writer => Write(tree, writer));
+        RefuseLargeOutput(BeliefsCsv.MaxBytes(process.StateCount, process.VocabSize, tree.DepthStart), "up to", depth, maxGigabytes, limit);
+        CsvFiles.WriteAtomically(output, stream => BeliefsCsv.Write(tree, stream));
         Console.WriteLine($"wrote {tree.Count} prefixes of {process.Name} (depth 0..{depth}) to {output}");
         return 0;
     }
 
-    public static void Write(BeliefTree tree, TextWriter writer)
+    private static void RefuseLargeOutput(double bytes, string qualifier, int depth, double maxGigabytes, double limit)
     {
-        ArgumentNullException.ThrowIfNull(tree);
-        ArgumentNullException.ThrowIfNull(writer);
-        int s = tree.Process.StateCount;
-        var line = new StringBuilder("prefix,probability");
-        for (int j = 0; j < s; j++)
+        if (bytes > limit)
         {
-            line.Append(",belief_").Append(j.ToString(CultureInfo.InvariantCulture));
-        }
-
-        writer.Write(line.Append('\n'));
-        for (int k = 0; k < tree.Count; k++)
-        {
-            line.Clear();
-            line.AppendJoin(' ', tree.Prefix(k));
-            line.Append(',').Append(Math.Exp(tree.LogProbability[k]).ToString("R", CultureInfo.InvariantCulture));
-            var belief = tree.Belief(k);
-            for (int j = 0; j < s; j++)
-            {
-                line.Append(',').Append(belief[j].ToString("R", CultureInfo.InvariantCulture));
-            }
-
-            writer.Write(line.Append('\n'));
+            throw new BeliefLensInputException(
+                $"--depth: {depth} would write {qualifier} {bytes / 1e9:G3} GB of CSV, over the {maxGigabytes:G3} GB limit; use a smaller --depth or raise the limit with --max-output-gb.");
         }
     }
 }
@@ -70,7 +62,14 @@ public sealed class BeliefsCommand : ICommand
 /// <summary>Writes text files through a temporary file and a rename, so a failed run never leaves half a file.</summary>
 internal static class CsvFiles
 {
-    public static void WriteAtomically(string path, Action<TextWriter> write)
+    public static void WriteAtomically(string path, Action<TextWriter> write) =>
+        WriteAtomically(path, (Stream stream) =>
+        {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16);
+            write(writer);
+        });
+
+    public static void WriteAtomically(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
         string? directory = Path.GetDirectoryName(full);
@@ -82,9 +81,9 @@ internal static class CsvFiles
         string temporary = full + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         try
         {
-            using (var writer = new StreamWriter(temporary, append: false, new UTF8Encoding(false), 1 << 16))
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                write(writer);
+                write(stream);
             }
 
             File.Move(temporary, full, overwrite: true);

@@ -33,7 +33,7 @@ public sealed class MspCommand : ICommand
         }
 
         var msp = MixedStatePresentation.Build(process, depth, tolerance, maxStates);
-        var summary = MspSummary.From(msp, context ?? Math.Min(depth, 10));
+        var summary = MspSummary.From(msp, context ?? Math.Min(depth - 1, 10));
         PrintTable(summary);
         if (output is not null)
         {
@@ -100,7 +100,7 @@ public sealed record MspSummary(
     public static MspSummary From(MixedStatePresentation msp, int context)
     {
         ArgumentNullException.ThrowIfNull(msp);
-        var floor = context >= 1 && context <= msp.Depth ? msp.LossFloor(context) : [];
+        var floor = context >= 1 && context < msp.Depth ? msp.LossFloor(context) : []; // n_ctx needs depth n_ctx + 1
         return new MspSummary(
             msp.Process.Name,
             msp.Process.Kind == ProcessKind.Hmm ? "hmm" : "ghmm",

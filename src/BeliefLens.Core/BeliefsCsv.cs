@@ -1,0 +1,197 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+
+namespace BeliefLens.Core;
+
+/// <summary>
+/// The CSV of <c>belieflens beliefs</c>: header <c>prefix,probability,belief_0,…</c>, then one row per prefix of a
+/// <see cref="BeliefTree"/> in its order; prefix tokens are decimal token indices separated by single spaces (empty for
+/// the root); numbers in round-trip ("R") precision; <c>\n</c> line ends, UTF-8 without BOM. Outside checks depend
+/// on this exact format, and <see cref="MaxBytes"/> bounds its size from the same rules.
+/// </summary>
+public static class BeliefsCsv
+{
+    /// <summary>The longest "R" text of a double: sign, 17 significant digits, point, exponent <c>E-308</c>.</summary>
+    public const int MaxNumberBytes = 24;
+
+    /// <summary>Default refusal threshold of <c>beliefs</c>, in GB (10^9 bytes).</summary>
+    public const double DefaultLimitGigabytes = 2;
+
+    public static void Write(BeliefTree tree, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        ArgumentNullException.ThrowIfNull(stream);
+        int s = tree.Process.StateCount;
+        var header = new StringBuilder("prefix,probability");
+        for (int j = 0; j < s; j++)
+        {
+            header.Append(",belief_").Append(j.ToString(CultureInfo.InvariantCulture));
+        }
+
+        stream.Write(Encoding.UTF8.GetBytes(header.Append('\n').ToString()));
+        var tokens = Enumerable.Range(0, tree.Process.VocabSize).Select(x => Encoding.UTF8.GetBytes(x.ToString(CultureInfo.InvariantCulture))).ToArray();
+        int digits = Digits(tree.Process.VocabSize - 1);
+
+        // Rows are formatted in chunks of at most ChunkBytes (by the row bound), a few chunks at a time in parallel,
+        // and written in order; number formatting is nearly all the time.
+        var chunkStarts = new List<int> { 0 };
+        var chunkBounds = new List<long>();
+        long bytes = 0;
+        for (int d = 0; d <= tree.Depth; d++)
+        {
+            long row = RowBytes(d, digits, s);
+            for (int k = tree.DepthStart[d]; k < tree.DepthStart[d + 1]; k++)
+            {
+                if (bytes + row > ChunkBytes && k > chunkStarts[^1])
+                {
+                    chunkStarts.Add(k);
+                    chunkBounds.Add(bytes);
+                    bytes = 0;
+                }
+
+                bytes += row;
+            }
+        }
+
+        chunkStarts.Add(tree.Count);
+        chunkBounds.Add(bytes);
+        int chunks = chunkStarts.Count - 1;
+        int workers = Math.Clamp(Environment.ProcessorCount, 1, 8);
+        var buffers = new byte[workers][];
+        var lengths = new int[workers];
+        try
+        {
+            for (int first = 0; first < chunks; first += workers)
+            {
+                int batch = Math.Min(workers, chunks - first);
+                Parallel.For(0, batch, b =>
+                {
+                    long bound = chunkBounds[first + b];
+                    if (buffers[b] is null || buffers[b].Length < bound)
+                    {
+                        if (buffers[b] is not null)
+                        {
+                            ArrayPool<byte>.Shared.Return(buffers[b]);
+                        }
+
+                        buffers[b] = ArrayPool<byte>.Shared.Rent((int)Math.Max(bound, ChunkBytes));
+                    }
+
+                    lengths[b] = FormatRows(tree, chunkStarts[first + b], chunkStarts[first + b + 1], tokens, buffers[b]);
+                });
+
+                for (int b = 0; b < batch; b++)
+                {
+                    stream.Write(buffers[b], 0, lengths[b]);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var buffer in buffers)
+            {
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+    }
+
+    private const int ChunkBytes = 1 << 20;
+
+    private static int FormatRows(BeliefTree tree, int start, int end, byte[][] tokens, byte[] buffer)
+    {
+        int s = tree.Process.StateCount;
+        var span = buffer.AsSpan();
+        int at = 0;
+        for (int k = start; k < end; k++)
+        {
+            // The prefix is the parent's prefix and this token: walk up the tree, then write oldest first.
+            int first = at;
+            for (int node = k; tree.Token[node] >= 0; node = tree.Parent[node])
+            {
+                var token = tokens[tree.Token[node]];
+                at += token.Length + 1;
+            }
+
+            int back = at;
+            for (int node = k; tree.Token[node] >= 0; node = tree.Parent[node])
+            {
+                var token = tokens[tree.Token[node]];
+                span[--back] = (byte)' ';
+                back -= token.Length;
+                token.CopyTo(span[back..]);
+            }
+
+            if (at > first)
+            {
+                at--; // no space after the last token
+            }
+
+            at += Number(Math.Exp(tree.LogProbability[k]), span[at..]);
+            var belief = tree.Belief(k);
+            for (int j = 0; j < s; j++)
+            {
+                at += Number(belief[j], span[at..]);
+            }
+
+            span[at++] = (byte)'\n';
+        }
+
+        return at;
+    }
+
+    /// <summary>
+    /// An upper bound on the CSV's size in bytes from the prefix count at each depth (<see cref="BeliefTree.DepthStart"/>):
+    /// every token at its widest and every number at <see cref="MaxNumberBytes"/> (probabilities are never negative).
+    /// </summary>
+    public static double MaxBytes(int stateCount, int vocabSize, ReadOnlySpan<int> depthStart)
+    {
+        int digits = Digits(vocabSize - 1);
+        double total = HeaderBytes(stateCount);
+        for (int d = 0; d + 1 < depthStart.Length; d++)
+        {
+            total += (double)(depthStart[d + 1] - depthStart[d]) * RowBytes(d, digits, stateCount);
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// A lower bound on the CSV's size before enumerating: every live prefix has a live child, so each depth 0..L holds
+    /// at least one prefix, written with one-digit tokens and one-character numbers.
+    /// </summary>
+    public static double MinBytes(int stateCount, int depth)
+    {
+        // Σ_{d=0..L} (prefix 2d−1 bytes, none for the root; 1 + S commas; 1 + S one-character numbers; newline).
+        double rows = depth + 1.0;
+        double prefixBytes = depth * (depth + 1.0) - depth;
+        return HeaderBytes(stateCount) + prefixBytes + (rows * ((2.0 * (1 + stateCount)) + 1));
+    }
+
+    private static double HeaderBytes(int stateCount)
+    {
+        double bytes = "prefix,probability\n".Length;
+        for (int j = 0; j < stateCount; j++)
+        {
+            bytes += ",belief_".Length + Digits(j);
+        }
+
+        return bytes;
+    }
+
+    // Widest row of a prefix of `length` tokens: tokens and spaces, probability, S beliefs, commas, newline.
+    private static long RowBytes(int length, int digits, int stateCount) =>
+        ((long)length * digits) + Math.Max(length - 1, 0) + 1 + (MaxNumberBytes - 1) + ((long)stateCount * (1 + MaxNumberBytes)) + 1;
+
+    private static int Number(double value, Span<byte> destination)
+    {
+        destination[0] = (byte)',';
+        value.TryFormat(destination[1..], out int written, "R", CultureInfo.InvariantCulture);
+        return written + 1;
+    }
+
+    private static int Digits(int value) => value < 10 ? 1 : value.ToString(CultureInfo.InvariantCulture).Length;
+}
