@@ -221,7 +221,7 @@ public sealed record Experiment(
     /// <summary>Checks the probe sites against the model now, not after training has run.</summary>
     private static void CheckSites(ProbeSettings probe, TransformerConfig model)
     {
-        var valid = HookedTransformer.HookNamesFor(model).Where(n => !n.EndsWith("hook_pattern", StringComparison.Ordinal)).ToList();
+        var valid = HookedTransformer.ModelWidthHookNamesFor(model);
         foreach (string site in probe.Sites)
         {
             if (!valid.Contains(site, StringComparer.Ordinal))
