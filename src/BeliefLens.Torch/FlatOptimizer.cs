@@ -6,12 +6,18 @@ namespace BeliefLens.Torch;
 /// AdamW and SGD (with momentum) on the model's flat parameter and gradient buffers: a handful of tensor ops per
 /// step, no host round trips. Semantics follow torch.optim.AdamW / torch.optim.SGD (decoupled weight decay for AdamW,
 /// L2 added to the gradient for SGD). Optional global-norm gradient clipping, computed on the device.
+/// Weight decay shrinks only the weight matrices and embeddings (every W_*, <see cref="HookedTransformer.DecayMask"/>)
+/// unless <see cref="TrainingOptions.WeightDecayAppliesTo"/> is "all": biases and LayerNorm gains/biases are not
+/// decayed (nanoGPT's rule: decay parameters with ≥ 2 dimensions, with TransformerLens's [H, e] attention biases
+/// counted as the biases they are).
 /// </summary>
 public sealed class FlatOptimizer : IDisposable
 {
     private readonly Tensor _params;
     private readonly Tensor _grads;
     private readonly TrainingOptions _options;
+    private readonly Tensor? _decayMask;      // bool [N]: where decay applies; null = everywhere
+    private readonly Tensor? _decayMaskValues; // the same as 0/1 in the parameters' dtype (SGD's L2 term)
 
     public FlatOptimizer(HookedTransformer model, TrainingOptions options)
     {
@@ -21,6 +27,11 @@ public sealed class FlatOptimizer : IDisposable
         _options = options;
         FirstMoment = zeros_like(_params);
         SecondMoment = options.Optimizer == "adamw" ? zeros_like(_params) : null;
+        if (options.WeightDecayAppliesTo == "matrices")
+        {
+            _decayMask = model.DecayMask;
+            _decayMaskValues = _decayMask.to(_params.dtype);
+        }
     }
 
     /// <summary>AdamW exp_avg, or SGD's momentum buffer.</summary>
@@ -48,7 +59,15 @@ public sealed class FlatOptimizer : IDisposable
             double b1 = _options.Beta1, b2 = _options.Beta2;
             if (_options.WeightDecay > 0)
             {
-                _params.mul_(1 - (lr * _options.WeightDecay));
+                double factor = 1 - (lr * _options.WeightDecay); // torch.optim.AdamW: p ← p·(1 − lr·wd), before the Adam step
+                if (_decayMask is null)
+                {
+                    _params.mul_(factor);
+                }
+                else
+                {
+                    _params.copy_(where(_decayMask, _params.mul(factor), _params));
+                }
             }
 
             FirstMoment.mul_(b1).add_(_grads, alpha: 1 - b1);
@@ -62,7 +81,14 @@ public sealed class FlatOptimizer : IDisposable
         {
             if (_options.WeightDecay > 0)
             {
-                _grads.add_(_params, alpha: _options.WeightDecay);
+                if (_decayMaskValues is null)
+                {
+                    _grads.add_(_params, alpha: _options.WeightDecay);
+                }
+                else
+                {
+                    _grads.addcmul_(_params, _decayMaskValues, value: _options.WeightDecay);
+                }
             }
 
             if (_options.Momentum > 0)
@@ -89,5 +115,6 @@ public sealed class FlatOptimizer : IDisposable
     {
         FirstMoment.Dispose();
         SecondMoment?.Dispose();
+        _decayMaskValues?.Dispose();
     }
 }

@@ -6,191 +6,202 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace BeliefLens.Torch;
 
+#pragma warning disable SA1300, IDE1006 // fields carry TransformerLens's names (W_E, b_U, ln_final): they are the state-dict keys
+
 /// <summary>
 /// A GPT-style decoder matching TransformerLens's HookedTransformer (pre-LN, learned absolute positions,
 /// causal attention with biases and 1/√d_head scaling, LN eps 1e-5, unembedding with bias).
 ///
 /// Shapes: B batch, P positions (≤ n_ctx), d d_model, H n_heads, e d_head, m d_mlp, V d_vocab.
-/// All parameters live in one flat buffer (<see cref="FlatParameters"/>) with gradients in a second flat buffer
-/// (<see cref="FlatGradients"/>), so an optimizer step is a handful of tensor ops. Q, K and V are fused into one
-/// [d, 3·H·e] weight; <see cref="StateDictTransformerLens"/> / <see cref="LoadStateDict"/> convert to and from
-/// TransformerLens's names and shapes exactly. Never call <c>.to(device)</c> on this module: build it on the device.
+///
+/// The module tree mirrors TransformerLens: <c>embed</c>, <c>pos_embed</c>, <c>blocks.{l}.{ln1,attn,ln2,mlp}</c>,
+/// <c>ln_final</c>, <c>unembed</c>; every submodule is a field registered by <c>RegisterComponents()</c>, and a child
+/// never holds its parent. So <c>parameters()</c> yields every weight exactly once and <c>state_dict()</c> has
+/// TransformerLens's keys and shapes (W_Q [H,d,e], W_O [H,e,d], …) plus the attn.mask / attn.IGNORE buffers.
+///
+/// Storage: every parameter is a view into one flat buffer (<see cref="FlatParameters"/>), and its gradient a view
+/// into a second (<see cref="FlatGradients"/>), so an optimizer step is a handful of tensor ops. W_Q/W_K/W_V of a
+/// layer share one [d, 3, H, e] segment, so the forward pass runs one fused QKV matmul. <c>to(device)</c> and
+/// <c>to(dtype)</c> move the flat buffers and re-point every parameter at them.
 /// </summary>
 public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
 {
-    private const double LayerNormEps = 1e-5;
-
-    private readonly Parameter W_E;     // [V, d]
-    private readonly Parameter W_pos;   // [n_ctx, d]
+    private readonly Embed embed;
+    private readonly PosEmbed pos_embed;
     private readonly ModuleList<TransformerBlock> blocks;
-    private readonly Parameter? ln_final_w; // [d]
-    private readonly Parameter? ln_final_b; // [d]
-    private readonly Parameter W_U;     // [d, V]
-    private readonly Parameter b_U;     // [V]
-
-    private readonly Tensor _flat;
-    private readonly Tensor _flatGrad;
-    private readonly List<(string Name, long[] Shape, Tensor View)> _segments = [];
-    private Dictionary<string, Func<Tensor, Tensor>>? _hooks;
-    private int? _blockLimit; // set only inside CacheActivations: run this many blocks, then stop (no logits)
+    private readonly HookedLayerNorm? ln_final;
+    private readonly Unembed unembed;
+    private readonly ModelContext _context; // not a module or tensor: RegisterComponents leaves it alone
 
     public HookedTransformer(TransformerConfig config, Device? device = null, ulong seed = 0) : base("HookedTransformer")
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
-        Device = device ?? CPU;
         int d = config.DModel, h = config.NHeads, e = config.DHead, m = config.DMlp, v = config.DVocab;
 
-        // Lay out every parameter in one buffer; the layout order is the optimizer-state order.
-        var layout = new List<(string Name, long[] Shape, Init Init)>
+        // Lay out every parameter in one buffer; the layout order is the optimizer-state order and the init order.
+        var layout = new List<ParameterStore.Segment>
         {
-            ("W_E", [v, d], Init.Normal),
-            ("W_pos", [config.NCtx, d], Init.Normal),
+            new("embed.W_E", [v, d], ParameterStore.Init.Normal, Decay: true),
+            new("pos_embed.W_pos", [config.NCtx, d], ParameterStore.Init.Normal, Decay: true),
         };
         for (int l = 0; l < config.NLayers; l++)
         {
+            string p = $"blocks.{l}.";
             if (config.LayerNorm)
             {
-                layout.Add(($"{l}.ln1_w", [d], Init.One));
-                layout.Add(($"{l}.ln1_b", [d], Init.Zero));
+                layout.Add(new(p + "ln1.w", [d], ParameterStore.Init.One, Decay: false));
+                layout.Add(new(p + "ln1.b", [d], ParameterStore.Init.Zero, Decay: false));
             }
 
-            layout.Add(($"{l}.W_QKV", [d, 3 * h * e], Init.Normal));
-            layout.Add(($"{l}.b_QKV", [3 * h * e], Init.Zero));
-            layout.Add(($"{l}.W_O", [h * e, d], Init.Normal));
-            layout.Add(($"{l}.b_O", [d], Init.Zero));
+            layout.Add(new(p + "attn.W_QKV", [d, 3, h, e], ParameterStore.Init.Normal, Decay: true)); // columns (q|k|v, head, e)
+            layout.Add(new(p + "attn.b_QKV", [3, h, e], ParameterStore.Init.Zero, Decay: false));
+            layout.Add(new(p + "attn.W_O", [h, e, d], ParameterStore.Init.Normal, Decay: true));
+            layout.Add(new(p + "attn.b_O", [d], ParameterStore.Init.Zero, Decay: false));
             if (!config.AttnOnly)
             {
                 if (config.LayerNorm)
                 {
-                    layout.Add(($"{l}.ln2_w", [d], Init.One));
-                    layout.Add(($"{l}.ln2_b", [d], Init.Zero));
+                    layout.Add(new(p + "ln2.w", [d], ParameterStore.Init.One, Decay: false));
+                    layout.Add(new(p + "ln2.b", [d], ParameterStore.Init.Zero, Decay: false));
                 }
 
-                layout.Add(($"{l}.W_in", [d, m], Init.Normal));
-                layout.Add(($"{l}.b_in", [m], Init.Zero));
-                layout.Add(($"{l}.W_out", [m, d], Init.Normal));
-                layout.Add(($"{l}.b_out", [d], Init.Zero));
+                layout.Add(new(p + "mlp.W_in", [d, m], ParameterStore.Init.Normal, Decay: true));
+                layout.Add(new(p + "mlp.b_in", [m], ParameterStore.Init.Zero, Decay: false));
+                layout.Add(new(p + "mlp.W_out", [m, d], ParameterStore.Init.Normal, Decay: true));
+                layout.Add(new(p + "mlp.b_out", [d], ParameterStore.Init.Zero, Decay: false));
             }
         }
 
         if (config.LayerNorm)
         {
-            layout.Add(("ln_final_w", [d], Init.One));
-            layout.Add(("ln_final_b", [d], Init.Zero));
+            layout.Add(new("ln_final.w", [d], ParameterStore.Init.One, Decay: false));
+            layout.Add(new("ln_final.b", [d], ParameterStore.Init.Zero, Decay: false));
         }
 
-        layout.Add(("W_U", [d, v], Init.Normal));
-        layout.Add(("b_U", [v], Init.Zero));
+        layout.Add(new("unembed.W_U", [d, v], ParameterStore.Init.Normal, Decay: true));
+        layout.Add(new("unembed.b_U", [v], ParameterStore.Init.Zero, Decay: false));
 
-        long total = layout.Sum(p => p.Shape.Aggregate(1L, (a, b) => a * b));
-        ParameterCount = total;
-        var initial = InitialValues(layout, total, seed, InitStd(config));
-        _flat = tensor(initial, [total], dtype: float32, device: Device);
-        _flatGrad = zeros([total], dtype: float32, device: Device);
+        var store = new ParameterStore(layout, seed, InitStd(config), device ?? CPU);
+        _context = new ModelContext(config, store);
+        ParameterCount = store.Count;
 
-        var byName = new Dictionary<string, Parameter>(StringComparer.Ordinal);
-        long offset = 0;
-        foreach (var (name, shape, _) in layout)
-        {
-            long n = shape.Aggregate(1L, (a, b) => a * b);
-            var view = _flat.narrow(0, offset, n).view(shape);
-            var parameter = new Parameter(view);
-            parameter.grad = _flatGrad.narrow(0, offset, n).view(shape); // backward accumulates into the flat buffer
-            _segments.Add((name, shape, parameter));
-            byName[name] = parameter;
-            offset += n;
-        }
-
-        W_E = byName["W_E"];
-        W_pos = byName["W_pos"];
-        ln_final_w = config.LayerNorm ? byName["ln_final_w"] : null;
-        ln_final_b = config.LayerNorm ? byName["ln_final_b"] : null;
-        W_U = byName["W_U"];
-        b_U = byName["b_U"];
-        blocks = new ModuleList<TransformerBlock>(
-            Enumerable.Range(0, config.NLayers).Select(l => new TransformerBlock(this, l, byName)).ToArray());
-
-        // Additive causal mask, 0 on and below the diagonal, −∞ above: [n_ctx, n_ctx].
-        _causalMask = full(config.NCtx, config.NCtx, float.NegativeInfinity, dtype: float32, device: Device).triu(1);
+        embed = new Embed(_context);
+        pos_embed = new PosEmbed(_context);
+        blocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, config.NLayers).Select(l => new TransformerBlock(_context, l)).ToArray());
+        ln_final = config.LayerNorm ? new HookedLayerNorm(_context, "ln_final") : null;
+        unembed = new Unembed(_context);
         RegisterComponents();
     }
 
-    private enum Init
-    {
-        Normal,
-        Zero,
-        One,
-    }
-
-    private readonly Tensor _causalMask;
-
     public TransformerConfig Config { get; }
-    public Device Device { get; }
+
+    /// <summary>Where the parameters live now (follows <c>to(device)</c>).</summary>
+    public Device Device => _context.Store.Values.device;
+
     public long ParameterCount { get; }
 
-    /// <summary>All parameters, flat [ParameterCount]. Optimizers update it in place.</summary>
-    public Tensor FlatParameters => _flat;
+    /// <summary>All parameters, flat [ParameterCount]; every registered parameter is a view into it. Optimizers update it in place.</summary>
+    public Tensor FlatParameters => _context.Store.Values;
 
     /// <summary>All gradients, flat [ParameterCount]; backward accumulates here. Zero it with <see cref="ZeroGrad"/>.</summary>
-    public Tensor FlatGradients => _flatGrad;
+    public Tensor FlatGradients => _context.Store.Grads;
 
     /// <summary>
-    /// Use the fused scaled_dot_product_attention kernel when no attention-pattern hook is active. Off by default:
+    /// 1 where AdamW/SGD weight decay applies, 0 elsewhere, flat [ParameterCount] on the model's device: the weight
+    /// matrices and embeddings (every W_*), never biases (b_Q [H,e] included) or LayerNorm gains/biases.
+    /// </summary>
+    public Tensor DecayMask => _context.Store.DecayMask;
+
+    /// <summary>
+    /// Use the fused scaled_dot_product_attention kernel when no hook needs the scores or the pattern. Off by default:
     /// at the paper's size (P = 10, d_head = 8) the explicit softmax path measured as fast or faster on CPU.
     /// </summary>
-    public bool UseFusedAttention { get; set; }
+    public bool UseFusedAttention
+    {
+        get => _context.UseFusedAttention;
+        set => _context.UseFusedAttention = value;
+    }
 
-    public void ZeroGrad() => _flatGrad.zero_();
+    public void ZeroGrad() => _context.Store.Grads.zero_();
 
     /// <summary>TransformerLens's initializer range for the GPT-2 init: 0.8 / √d_model.</summary>
     public static double InitStd(TransformerConfig config) => 0.8 / Math.Sqrt(config.DModel);
 
-    private static float[] InitialValues(List<(string Name, long[] Shape, Init Init)> layout, long total, ulong seed, double std)
+    // ---------------------------------------------------------------- device and dtype moves
+
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking) => MoveTo(device, dtype);
+
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking) =>
+        MoveTo(new Device(deviceType, deviceIndex), _context.Store.Values.dtype);
+
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking) => MoveTo(_context.Store.Values.device, dtype);
+
+    /// <summary>Moves the flat buffers and re-points every parameter (and buffer) of the tree at the moved copies.</summary>
+    private HookedTransformer MoveTo(Device device, ScalarType dtype)
     {
-        // Our own seeded generator: the same seed gives the same initial weights on every device.
-        var rng = new Rng(seed ^ 0x5EED_1A17UL);
-        var values = new float[total];
-        long k = 0;
-        foreach (var (_, shape, init) in layout)
+        if (!is_floating_point(dtype))
         {
-            long n = shape.Aggregate(1L, (a, b) => a * b);
-            for (long i = 0; i < n; i++, k++)
-            {
-                values[k] = init switch
-                {
-                    Init.Normal => (float)(rng.NextGaussian() * std),
-                    Init.One => 1f,
-                    _ => 0f,
-                };
-            }
+            throw new ArgumentException($"dtype {dtype}: the model's parameters must stay floating point.", nameof(dtype));
         }
 
-        return values;
+        if (_context.Store.MoveTo(device, dtype))
+        {
+            embed.Rebind();
+            pos_embed.Rebind();
+            foreach (var block in blocks)
+            {
+                block.Rebind();
+            }
+
+            ln_final?.Rebind();
+            unembed.Rebind();
+        }
+
+        return this;
     }
+
+    private static bool is_floating_point(ScalarType dtype) =>
+        dtype is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64;
 
     // ---------------------------------------------------------------- hook points
 
     /// <summary>Every hook point name, in TransformerLens spelling, in forward order.</summary>
     public IReadOnlyList<string> HookNames => HookNamesFor(Config);
 
-    /// <summary>The hook point names a model of <paramref name="config"/> has, without building it (to check sites up front).</summary>
+    /// <summary>
+    /// The hook point names a model of <paramref name="config"/> has, without building it (to check sites up front), in
+    /// forward order. Shapes as in TransformerLens: [B,P,d] for the residual stream, the embeddings, attn_out, mlp_out
+    /// and every hook_normalized; [B,P,H,e] for attn.hook_q/k/v/z; [B,H,P,P] for attn.hook_attn_scores (after the
+    /// causal mask, before the softmax) and attn.hook_pattern; [B,P,m] for mlp.hook_pre/hook_post.
+    /// </summary>
     public static IReadOnlyList<string> HookNamesFor(TransformerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var names = new List<string> { "hook_embed", "hook_pos_embed" };
         for (int l = 0; l < config.NLayers; l++)
         {
-            names.Add($"blocks.{l}.hook_resid_pre");
-            names.Add($"blocks.{l}.attn.hook_pattern");
-            names.Add($"blocks.{l}.hook_attn_out");
-            if (!config.AttnOnly)
+            string p = $"blocks.{l}.";
+            names.Add(p + "hook_resid_pre");
+            if (config.LayerNorm)
             {
-                names.Add($"blocks.{l}.hook_resid_mid");
-                names.Add($"blocks.{l}.hook_mlp_out");
+                names.Add(p + "ln1.hook_normalized");
             }
 
-            names.Add($"blocks.{l}.hook_resid_post");
+            names.AddRange([p + "attn.hook_q", p + "attn.hook_k", p + "attn.hook_v", p + "attn.hook_attn_scores", p + "attn.hook_pattern", p + "attn.hook_z"]);
+            names.Add(p + "hook_attn_out");
+            if (!config.AttnOnly)
+            {
+                names.Add(p + "hook_resid_mid");
+                if (config.LayerNorm)
+                {
+                    names.Add(p + "ln2.hook_normalized");
+                }
+
+                names.AddRange([p + "mlp.hook_pre", p + "mlp.hook_post", p + "hook_mlp_out"]);
+            }
+
+            names.Add(p + "hook_resid_post");
         }
 
         if (config.LayerNorm)
@@ -201,18 +212,16 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
         return names;
     }
 
+    /// <summary>The hook points whose activations are [B, P, d_model] (the residual stream and what is added to or read from it): the probe sites.</summary>
+    public static IReadOnlyList<string> ModelWidthHookNamesFor(TransformerConfig config) =>
+        HookNamesFor(config).Where(n => !n.Contains(".attn.", StringComparison.Ordinal) && !n.Contains(".mlp.", StringComparison.Ordinal)).ToList();
+
     /// <summary>Number of hooks registered right now; 0 outside <see cref="RunWithHooks"/>/<see cref="RunWithCache"/>.</summary>
-    public int ActiveHookCount => _hooks?.Count ?? 0;
-
-    internal bool HasHook(string name) => _hooks is not null && _hooks.ContainsKey(name);
-
-    /// <summary>An identity site: returns x, or what the registered hook returns for it.</summary>
-    internal Tensor Hook(string name, Tensor x) =>
-        _hooks is not null && _hooks.TryGetValue(name, out var hook) ? hook(x) : x;
+    public int ActiveHookCount => _context.Hooks?.Count ?? 0;
 
     /// <summary>
     /// Runs the model with hooks registered only for this call. Each hook gets the activation in TransformerLens
-    /// shape ([B,P,d], or [B,H,P,P] for patterns) and returns it or a replacement.
+    /// shape (see <see cref="HookNamesFor"/>) and returns it or a replacement of the same shape.
     /// </summary>
     public Tensor RunWithHooks(Tensor tokens, IReadOnlyDictionary<string, Func<Tensor, Tensor>> hooks)
     {
@@ -226,19 +235,19 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
             }
         }
 
-        if (_hooks is not null)
+        if (_context.Hooks is not null)
         {
             throw new InvalidOperationException("Hooks are already active; nested hooked runs are not supported.");
         }
 
-        _hooks = new Dictionary<string, Func<Tensor, Tensor>>(hooks, StringComparer.Ordinal);
+        _context.Hooks = new Dictionary<string, Func<Tensor, Tensor>>(hooks, StringComparer.Ordinal);
         try
         {
             return forward(tokens);
         }
         finally
         {
-            _hooks = null;
+            _context.Hooks = null;
         }
     }
 
@@ -270,13 +279,13 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
     /// Only the named activations (detached copies), computing no more of the model than they need: blocks after the
     /// last block that holds a requested hook are skipped, and so are ln_final and the unembedding unless
     /// ln_final.hook_normalized is requested. The activations equal those of <see cref="RunWithCache"/> (a causal
-    /// forward pass does not look ahead). Dispose the returned cache.
+    /// forward pass does not look ahead). Accepts every name of <see cref="HookNames"/>. Dispose the returned cache.
     /// </summary>
     public ActivationCache CacheActivations(Tensor tokens, IReadOnlyCollection<string> names)
     {
         ArgumentNullException.ThrowIfNull(names);
         int needed = names.Select(BlocksNeededFor).DefaultIfEmpty(Config.NLayers).Max();
-        _blockLimit = needed;
+        _context.BlockLimit = needed;
         try
         {
             var (output, cache) = RunWithCache(tokens, names);
@@ -285,7 +294,7 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
         }
         finally
         {
-            _blockLimit = null;
+            _context.BlockLimit = null;
         }
     }
 
@@ -323,15 +332,12 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
             throw new BeliefLensInputException($"tokens: {positions} positions exceed n_ctx {Config.NCtx}; give at most n_ctx tokens.");
         }
 
-        int d = Config.DModel;
-        var embed = Hook("hook_embed", W_E.index_select(0, tokens.reshape(-1)).view(batch, positions, d)); // [B,P,d]
-        var posEmbed = Hook("hook_pos_embed", W_pos.narrow(0, 0, positions).unsqueeze(0).expand(batch, positions, d)); // [B,P,d]
-        var residual = (embed + posEmbed).view(batch * positions, d); // [B·P, d]
-        var mask = _causalMask.narrow(0, 0, positions).narrow(1, 0, positions); // [P,P]
-        int blocksToRun = _blockLimit ?? Config.NLayers;
+        var shape = new RowShape(batch, positions);
+        var residual = (embed.forward(tokens, shape) + pos_embed.forward(shape)).view(batch * positions, Config.DModel); // [B·P, d]
+        int blocksToRun = _context.BlockLimit ?? Config.NLayers;
         for (int l = 0; l < blocksToRun; l++)
         {
-            residual = blocks[l].Forward(residual, batch, positions, mask);
+            residual = blocks[l].forward(residual, shape);
         }
 
         if (blocksToRun < Config.NLayers)
@@ -339,9 +345,8 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
             return residual.MoveToOuterDisposeScope(); // truncated run for CacheActivations: the caller discards it
         }
 
-        var normalized = LayerNormHooked("ln_final.hook_normalized", residual, ln_final_w, ln_final_b, batch, positions); // [B·P, d]
-        var logits = addmm(b_U, normalized, W_U, 1, 1); // [B·P, V]
-        return logits.view(batch, positions, Config.DVocab).MoveToOuterDisposeScope();
+        var normalized = ln_final is null ? residual : ln_final.forward(residual, shape); // [B·P, d]
+        return unembed.forward(normalized).view(batch, positions, Config.DVocab).MoveToOuterDisposeScope();
     }
 
     /// <summary>Mean cross-entropy of next-token prediction on all positions: tokens [B, P+1] int64.</summary>
@@ -354,94 +359,30 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
         return F.cross_entropy(logits.view(-1, Config.DVocab), targets.reshape(-1)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// LayerNorm (eps 1e-5) over the last dim of x [B·P, d]. Without a hook on <paramref name="hookName"/> it is one
-    /// fused op; with one, the hook sees the normalized value before the affine step, as in TransformerLens.
-    /// Identity when the model has no normalization.
-    /// </summary>
-    internal Tensor LayerNormHooked(string hookName, Tensor x, Tensor? weight, Tensor? bias, long batch, long positions)
-    {
-        if (!Config.LayerNorm)
-        {
-            return x;
-        }
-
-        long[] shape = [Config.DModel];
-        if (!HasHook(hookName))
-        {
-            return F.layer_norm(x, shape, weight, bias, LayerNormEps);
-        }
-
-        var normalized = Hook(hookName, F.layer_norm(x, shape, null, null, LayerNormEps).view(batch, positions, Config.DModel));
-        return normalized.reshape(batch * positions, Config.DModel) * weight! + bias!;
-    }
-
-    internal Tensor Activation(Tensor x) => Config.ActFn == "gelu" ? F.gelu(x) : F.relu(x);
-
     // ---------------------------------------------------------------- state dict (TransformerLens names)
 
     /// <summary>
-    /// The parameters under TransformerLens names and shapes (copies, on the model's device), plus the
-    /// attn.mask / attn.IGNORE buffers TransformerLens keeps, so Python's HookedTransformer loads it strictly.
+    /// Copies of <c>state_dict()</c> (TransformerLens names and shapes, contiguous, on the model's device). With
+    /// <paramref name="includeBuffers"/>, the attn.mask / attn.IGNORE buffers TransformerLens keeps are included, so
+    /// Python's HookedTransformer loads the file strictly.
     /// </summary>
     public Dictionary<string, Tensor> StateDictTransformerLens(bool includeBuffers = true)
     {
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         using var guard = no_grad();
-        int d = Config.DModel, h = Config.NHeads, e = Config.DHead;
-        result["embed.W_E"] = W_E.detach().clone();
-        result["pos_embed.W_pos"] = W_pos.detach().clone();
-        for (int l = 0; l < Config.NLayers; l++)
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, parameter) in named_parameters())
         {
-            var block = blocks[l];
-            string p = $"blocks.{l}.";
-            if (Config.LayerNorm)
-            {
-                result[p + "ln1.w"] = block.Ln1W!.detach().clone();
-                result[p + "ln1.b"] = block.Ln1B!.detach().clone();
-            }
+            result[name] = parameter.detach().contiguous().clone();
+        }
 
-            // W_QKV [d, 3·H·e] → W_Q/W_K/W_V [H, d, e]; b_QKV [3·H·e] → b_Q/b_K/b_V [H, e].
-            var w = block.WQkv.detach().view(d, 3, h, e);
-            var b = block.BQkv.detach().view(3, h, e);
-            string[] qkv = ["Q", "K", "V"];
-            for (int k = 0; k < 3; k++)
+        if (includeBuffers)
+        {
+            foreach (var (name, buffer) in named_buffers())
             {
-                result[p + $"attn.W_{qkv[k]}"] = w.select(1, k).permute(1, 0, 2).contiguous().clone();
-                result[p + $"attn.b_{qkv[k]}"] = b.select(0, k).contiguous().clone();
-            }
-
-            result[p + "attn.W_O"] = block.WO.detach().view(h, e, d).clone(); // [H, e, d]
-            result[p + "attn.b_O"] = block.BO.detach().clone();
-            if (includeBuffers)
-            {
-                result[p + "attn.mask"] = ones(Config.NCtx, Config.NCtx, dtype: @bool, device: Device).tril();
-                result[p + "attn.IGNORE"] = tensor(float.NegativeInfinity, dtype: float32, device: Device);
-            }
-
-            if (!Config.AttnOnly)
-            {
-                if (Config.LayerNorm)
-                {
-                    result[p + "ln2.w"] = block.Ln2W!.detach().clone();
-                    result[p + "ln2.b"] = block.Ln2B!.detach().clone();
-                }
-
-                result[p + "mlp.W_in"] = block.WIn!.detach().clone();
-                result[p + "mlp.b_in"] = block.BIn!.detach().clone();
-                result[p + "mlp.W_out"] = block.WOut!.detach().clone();
-                result[p + "mlp.b_out"] = block.BOut!.detach().clone();
+                result[name] = buffer.clone();
             }
         }
 
-        if (Config.LayerNorm)
-        {
-            result["ln_final.w"] = ln_final_w!.detach().clone();
-            result["ln_final.b"] = ln_final_b!.detach().clone();
-        }
-
-        result["unembed.W_U"] = W_U.detach().clone();
-        result["unembed.b_U"] = b_U.detach().clone();
         return result;
     }
 
@@ -452,27 +393,26 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict")
     {
         ArgumentNullException.ThrowIfNull(state);
-        using var scope = NewDisposeScope();
-        var expected = StateDictTransformerLens(includeBuffers: false);
+        var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         foreach (string key in state.Keys)
         {
-            if (!expected.ContainsKey(key) && !key.EndsWith(".attn.mask", StringComparison.Ordinal) && !key.EndsWith(".attn.IGNORE", StringComparison.Ordinal))
+            if (!parameters.ContainsKey(key) && !key.EndsWith(".attn.mask", StringComparison.Ordinal) && !key.EndsWith(".attn.IGNORE", StringComparison.Ordinal))
             {
                 throw new BeliefLensInputException($"{source}: unexpected key '{key}'; the checkpoint does not match this model config (check n_layers, attn_only, normalization_type).");
             }
         }
 
-        foreach (var (key, template) in expected)
+        foreach (var (key, parameter) in parameters)
         {
             if (!state.TryGetValue(key, out var value))
             {
                 throw new BeliefLensInputException($"{source}: key '{key}' is missing; the checkpoint does not match this model config.");
             }
 
-            if (!value.shape.SequenceEqual(template.shape))
+            if (!value.shape.SequenceEqual(parameter.shape))
             {
                 throw new BeliefLensInputException(
-                    $"{source}: '{key}' has shape [{string.Join(",", value.shape)}] but the model config needs [{string.Join(",", template.shape)}]; fix the config.");
+                    $"{source}: '{key}' has shape [{string.Join(",", value.shape)}] but the model config needs [{string.Join(",", parameter.shape)}]; fix the config.");
             }
 
             if (!value.is_floating_point())
@@ -481,155 +421,440 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
             }
         }
 
-        int d = Config.DModel, h = Config.NHeads, e = Config.DHead;
-        Tensor Get(string key) => state[key].to(float32, Device);
+        using var scope = NewDisposeScope();
         using var guard = no_grad();
-        W_E.copy_(Get("embed.W_E"));
-        W_pos.copy_(Get("pos_embed.W_pos"));
-        for (int l = 0; l < Config.NLayers; l++)
+        foreach (var (key, parameter) in parameters)
         {
-            var block = blocks[l];
-            string p = $"blocks.{l}.";
-            if (Config.LayerNorm)
-            {
-                block.Ln1W!.copy_(Get(p + "ln1.w"));
-                block.Ln1B!.copy_(Get(p + "ln1.b"));
-            }
-
-            var w = block.WQkv.view(d, 3, h, e);
-            var b = block.BQkv.view(3, h, e);
-            string[] qkv = ["Q", "K", "V"];
-            for (int k = 0; k < 3; k++)
-            {
-                w.select(1, k).copy_(Get(p + $"attn.W_{qkv[k]}").permute(1, 0, 2)); // [H,d,e] → [d,H,e]
-                b.select(0, k).copy_(Get(p + $"attn.b_{qkv[k]}"));
-            }
-
-            block.WO.view(h, e, d).copy_(Get(p + "attn.W_O"));
-            block.BO.copy_(Get(p + "attn.b_O"));
-            if (!Config.AttnOnly)
-            {
-                if (Config.LayerNorm)
-                {
-                    block.Ln2W!.copy_(Get(p + "ln2.w"));
-                    block.Ln2B!.copy_(Get(p + "ln2.b"));
-                }
-
-                block.WIn!.copy_(Get(p + "mlp.W_in"));
-                block.BIn!.copy_(Get(p + "mlp.b_in"));
-                block.WOut!.copy_(Get(p + "mlp.W_out"));
-                block.BOut!.copy_(Get(p + "mlp.b_out"));
-            }
+            parameter.copy_(state[key].to(parameter.dtype, parameter.device)); // writes through the view into the flat buffer
         }
-
-        if (Config.LayerNorm)
-        {
-            ln_final_w!.copy_(Get("ln_final.w"));
-            ln_final_b!.copy_(Get("ln_final.b"));
-        }
-
-        W_U.copy_(Get("unembed.W_U"));
-        b_U.copy_(Get("unembed.b_U"));
     }
 
     protected override void Dispose(bool disposing)
     {
+        base.Dispose(disposing); // disposes the parameter views and the submodules
         if (disposing)
         {
-            _flat.Dispose();
-            _flatGrad.Dispose();
-            _causalMask.Dispose();
+            _context.Store.Dispose();
         }
-
-        base.Dispose(disposing);
     }
 
-    /// <summary>One pre-LN block: x + attn(ln1(x)), then + mlp(ln2(·)). Works on the residual as [B·P, d].</summary>
-    internal sealed class TransformerBlock : nn.Module
-    {
-        private readonly HookedTransformer _model;
-        private readonly string _hookLn1, _hookLn2, _hookResidPre, _hookPattern, _hookAttnOut, _hookResidMid, _hookMlpOut, _hookResidPost;
+    // ---------------------------------------------------------------- submodules (TransformerLens's module names)
 
-        public TransformerBlock(HookedTransformer model, int layer, Dictionary<string, Parameter> p) : base($"blocks.{layer}")
+    /// <summary>embed.W_E [V, d]: tokens [B,P] → [B,P,d] (hook_embed).</summary>
+    internal sealed class Embed : nn.Module
+    {
+        private readonly ModelContext _context;
+        private Parameter W_E;
+
+        public Embed(ModelContext context) : base("embed")
         {
-            _model = model;
-            string l = $"{layer}.";
-            Ln1W = p.GetValueOrDefault(l + "ln1_w");
-            Ln1B = p.GetValueOrDefault(l + "ln1_b");
-            WQkv = p[l + "W_QKV"];
-            BQkv = p[l + "b_QKV"];
-            WO = p[l + "W_O"];
-            BO = p[l + "b_O"];
-            Ln2W = p.GetValueOrDefault(l + "ln2_w");
-            Ln2B = p.GetValueOrDefault(l + "ln2_b");
-            WIn = p.GetValueOrDefault(l + "W_in");
-            BIn = p.GetValueOrDefault(l + "b_in");
-            WOut = p.GetValueOrDefault(l + "W_out");
-            BOut = p.GetValueOrDefault(l + "b_out");
-            string h = $"blocks.{layer}.";
-            (_hookLn1, _hookLn2) = (h + "ln1.hook_normalized", h + "ln2.hook_normalized");
-            (_hookResidPre, _hookPattern, _hookAttnOut, _hookResidMid, _hookMlpOut, _hookResidPost) =
-                (h + "hook_resid_pre", h + "attn.hook_pattern", h + "hook_attn_out", h + "hook_resid_mid", h + "hook_mlp_out", h + "hook_resid_post");
+            _context = context;
+            W_E = context.Store.Take("embed.W_E");
             RegisterComponents();
         }
 
-        public Parameter? Ln1W { get; }
-        public Parameter? Ln1B { get; }
-        public Parameter WQkv { get; }  // [d, 3·H·e], columns ordered (q|k|v, head, e)
-        public Parameter BQkv { get; }  // [3·H·e]
-        public Parameter WO { get; }    // [H·e, d]
-        public Parameter BO { get; }    // [d]
-        public Parameter? Ln2W { get; }
-        public Parameter? Ln2B { get; }
-        public Parameter? WIn { get; }  // [d, m]
-        public Parameter? BIn { get; }  // [m]
-        public Parameter? WOut { get; } // [m, d]
-        public Parameter? BOut { get; } // [d]
+        public void Rebind() => ConditionallyRegisterParameter(nameof(W_E), W_E = _context.Store.Take("embed.W_E"));
 
-        /// <summary>residual [B·P, d] → [B·P, d].</summary>
-        public Tensor Forward(Tensor residual, long batch, long positions, Tensor mask)
+        public Tensor forward(Tensor tokens, RowShape s) =>
+            _context.Hook("hook_embed", W_E.index_select(0, tokens.reshape(-1)).view(s.Batch, s.Positions, -1));
+    }
+
+    /// <summary>pos_embed.W_pos [n_ctx, d]: → [B,P,d] (hook_pos_embed).</summary>
+    internal sealed class PosEmbed : nn.Module
+    {
+        private readonly ModelContext _context;
+        private Parameter W_pos;
+
+        public PosEmbed(ModelContext context) : base("pos_embed")
         {
-            var cfg = _model.Config;
-            int d = cfg.DModel, h = cfg.NHeads, e = cfg.DHead;
-            residual = HookResidual(_hookResidPre, residual, batch, positions);
+            _context = context;
+            W_pos = context.Store.Take("pos_embed.W_pos");
+            RegisterComponents();
+        }
 
-            // Attention: one fused projection, split into q, k, v by a single view + permute.
-            var x = _model.LayerNormHooked(_hookLn1, residual, Ln1W, Ln1B, batch, positions);
-            var qkv = addmm(BQkv, x, WQkv, 1, 1).view(batch, positions, 3, h, e).permute(2, 0, 3, 1, 4); // [3, B, H, P, e]
-            var (q, k, v) = (qkv[0], qkv[1], qkv[2]); // each [B, H, P, e]
+        public void Rebind() => ConditionallyRegisterParameter(nameof(W_pos), W_pos = _context.Store.Take("pos_embed.W_pos"));
+
+        public Tensor forward(RowShape s) =>
+            _context.Hook("hook_pos_embed", W_pos.narrow(0, 0, s.Positions).unsqueeze(0).expand(s.Batch, s.Positions, -1));
+    }
+
+    /// <summary>
+    /// LayerNorm (eps 1e-5) with gain w [d] and bias b [d] over rows [B·P, d]. Without a hook on
+    /// <c>{name}.hook_normalized</c> it is one fused op; with one, the hook sees the normalized value [B,P,d] before the
+    /// affine step, as in TransformerLens.
+    /// </summary>
+    internal sealed class HookedLayerNorm : nn.Module
+    {
+        private const double Eps = 1e-5;
+        private readonly ModelContext _context;
+        private readonly string _prefix;
+        private readonly string _hookNormalized;
+        private Parameter w;
+        private Parameter b;
+
+        public HookedLayerNorm(ModelContext context, string name) : base(name)
+        {
+            (_context, _prefix, _hookNormalized) = (context, name, name + ".hook_normalized");
+            (w, b) = (context.Store.Take(name + ".w"), context.Store.Take(name + ".b"));
+            RegisterComponents();
+        }
+
+        public void Rebind()
+        {
+            ConditionallyRegisterParameter(nameof(w), w = _context.Store.Take(_prefix + ".w"));
+            ConditionallyRegisterParameter(nameof(b), b = _context.Store.Take(_prefix + ".b"));
+        }
+
+        public Tensor forward(Tensor x, RowShape s)
+        {
+            long[] shape = [x.shape[1]];
+            if (!_context.HasHook(_hookNormalized))
+            {
+                return F.layer_norm(x, shape, w, b, Eps);
+            }
+
+            var normalized = _context.HookRows(_hookNormalized, F.layer_norm(x, shape, null, null, Eps), s);
+            return normalized * w + b;
+        }
+    }
+
+    /// <summary>
+    /// Causal multi-head attention, TransformerLens layout: W_Q/W_K/W_V [H,d,e], b_Q/b_K/b_V [H,e], W_O [H,e,d],
+    /// b_O [d], plus TransformerLens's mask [n_ctx,n_ctx] and IGNORE buffers. Q, K and V are views of one
+    /// [d, 3, H, e] segment, so the projection is one matmul.
+    /// </summary>
+    internal sealed class Attention : nn.Module
+    {
+        private readonly ModelContext _context;
+        private readonly string _prefix;
+        private readonly string _hookQ, _hookK, _hookV, _hookScores, _hookPattern, _hookZ;
+        private Parameter W_Q, W_K, W_V, W_O, b_Q, b_K, b_V, b_O;
+        private Tensor mask;   // [n_ctx, n_ctx] bool, true on and below the diagonal (TransformerLens's buffer)
+        private Tensor IGNORE; // [] float, −∞ (TransformerLens's buffer)
+
+        public Attention(ModelContext context, int layer) : base("attn")
+        {
+            _context = context;
+            _prefix = $"blocks.{layer}.attn.";
+            (_hookQ, _hookK, _hookV) = (_prefix + "hook_q", _prefix + "hook_k", _prefix + "hook_v");
+            (_hookScores, _hookPattern, _hookZ) = (_prefix + "hook_attn_scores", _prefix + "hook_pattern", _prefix + "hook_z");
+            (W_Q, W_K, W_V, W_O, b_Q, b_K, b_V, b_O) = TakeParameters();
+            int n = context.Config.NCtx;
+            var device = context.Store.Values.device;
+            mask = ones(n, n, dtype: ScalarType.Bool, device: device).tril().DetachFromDisposeScope();
+            IGNORE = tensor(float.NegativeInfinity, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+            RegisterComponents();
+        }
+
+        private (Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter, Parameter) TakeParameters()
+        {
+            var store = _context.Store;
+            string w = _prefix + "W_QKV", b = _prefix + "b_QKV";
+            return (
+                store.Take(w, t => t.select(1, 0).permute(1, 0, 2)), // [d,3,H,e] → [H,d,e]
+                store.Take(w, t => t.select(1, 1).permute(1, 0, 2)),
+                store.Take(w, t => t.select(1, 2).permute(1, 0, 2)),
+                store.Take(_prefix + "W_O"),
+                store.Take(b, t => t.select(0, 0)), // [3,H,e] → [H,e]
+                store.Take(b, t => t.select(0, 1)),
+                store.Take(b, t => t.select(0, 2)),
+                store.Take(_prefix + "b_O"));
+        }
+
+        public void Rebind()
+        {
+            (W_Q, W_K, W_V, W_O, b_Q, b_K, b_V, b_O) = TakeParameters();
+            foreach (var (name, p) in new[] { ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V), ("W_O", W_O), ("b_Q", b_Q), ("b_K", b_K), ("b_V", b_V), ("b_O", b_O) })
+            {
+                ConditionallyRegisterParameter(name, p);
+            }
+
+            var device = _context.Store.Values.device;
+            ConditionallyRegisterBuffer(nameof(mask), mask = mask.to(device).DetachFromDisposeScope());
+            ConditionallyRegisterBuffer(nameof(IGNORE), IGNORE = IGNORE.to(device).DetachFromDisposeScope());
+        }
+
+        /// <summary>x: the normalized residual [B·P, d] → attention output before b_O is hooked: [B·P, d].</summary>
+        public Tensor forward(Tensor x, RowShape s)
+        {
+            var cfg = _context.Config;
+            int d = cfg.DModel, h = cfg.NHeads, e = cfg.DHead;
+
+            // One fused projection: [d, 3·H·e] with columns (q|k|v, head, e), split by a single view + permute.
+            var weight = stack([W_Q.permute(1, 0, 2), W_K.permute(1, 0, 2), W_V.permute(1, 0, 2)], 1).view(d, 3 * h * e);
+            var bias = stack([b_Q, b_K, b_V], 0).view(3 * h * e);
+            var qkv = addmm(bias, x, weight, 1, 1).view(s.Batch, s.Positions, 3, h, e).permute(2, 0, 3, 1, 4); // [3, B, H, P, e]
+            var q = HookHeads(_hookQ, qkv[0]); // each [B, H, P, e]
+            var k = HookHeads(_hookK, qkv[1]);
+            var v = HookHeads(_hookV, qkv[2]);
             Tensor z; // [B, H, P, e]
-            if (_model.UseFusedAttention && !_model.HasHook(_hookPattern))
+            if (_context.UseFusedAttention && !_context.HasHook(_hookScores) && !_context.HasHook(_hookPattern))
             {
                 z = F.scaled_dot_product_attention(q, k, v, is_casual: true);
             }
             else
             {
-                var scores = matmul(q, k.transpose(-1, -2)) * (1.0 / Math.Sqrt(e)) + mask; // [B, H, P, P]
-                var pattern = _model.Hook(_hookPattern, scores.softmax(-1)); // [B, H, P, P]
+                var causal = _context.CausalMask.narrow(0, 0, s.Positions).narrow(1, 0, s.Positions); // [P,P], 0 or −∞
+                var scores = _context.Hook(_hookScores, matmul(q, k.transpose(-1, -2)) * (1.0 / Math.Sqrt(e)) + causal); // [B, H, P, P]
+                var pattern = _context.Hook(_hookPattern, scores.softmax(-1)); // [B, H, P, P]
                 z = matmul(pattern, v);
             }
 
-            var attnOut = addmm(BO, z.transpose(1, 2).reshape(batch * positions, h * e), WO, 1, 1); // [B·P, d]
-            attnOut = HookResidual(_hookAttnOut, attnOut, batch, positions);
-            if (cfg.AttnOnly)
-            {
-                return HookResidual(_hookResidPost, residual + attnOut, batch, positions);
-            }
-
-            var mid = HookResidual(_hookResidMid, residual + attnOut, batch, positions);
-
-            // MLP: [B·P, d] → [B·P, m] → [B·P, d].
-            var y = _model.LayerNormHooked(_hookLn2, mid, Ln2W, Ln2B, batch, positions);
-            var mlpOut = addmm(BOut!, _model.Activation(addmm(BIn!, y, WIn!, 1, 1)), WOut!, 1, 1);
-            mlpOut = HookResidual(_hookMlpOut, mlpOut, batch, positions);
-            return HookResidual(_hookResidPost, mid + mlpOut, batch, positions);
+            z = HookHeads(_hookZ, z);
+            return addmm(b_O, z.transpose(1, 2).reshape(s.Batch * s.Positions, h * e), W_O.view(h * e, d), 1, 1); // [B·P, d]
         }
 
-        /// <summary>Hooks see residual-stream tensors as [B, P, d], like TransformerLens.</summary>
-        private Tensor HookResidual(string name, Tensor x, long batch, long positions) =>
-            _model.HasHook(name)
-                ? _model.Hook(name, x.view(batch, positions, x.shape[1])).reshape(batch * positions, x.shape[1])
-                : x;
+        /// <summary>Hooks see per-head tensors as [B, P, H, e], like TransformerLens; the model works on [B, H, P, e].</summary>
+        private Tensor HookHeads(string name, Tensor x) =>
+            _context.HasHook(name) ? _context.Hook(name, x.transpose(1, 2)).transpose(1, 2) : x;
+    }
+
+    /// <summary>MLP: W_in [d, m], b_in [m], W_out [m, d], b_out [d]; rows [B·P, d] → [B·P, d] (hook_pre, hook_post: [B,P,m]).</summary>
+    internal sealed class Mlp : nn.Module
+    {
+        private readonly ModelContext _context;
+        private readonly string _prefix;
+        private Parameter W_in, b_in, W_out, b_out;
+
+        public Mlp(ModelContext context, int layer) : base("mlp")
+        {
+            (_context, _prefix) = (context, $"blocks.{layer}.mlp.");
+            (W_in, b_in, W_out, b_out) = TakeParameters();
+            RegisterComponents();
+        }
+
+        private (Parameter, Parameter, Parameter, Parameter) TakeParameters() =>
+            (_context.Store.Take(_prefix + "W_in"), _context.Store.Take(_prefix + "b_in"), _context.Store.Take(_prefix + "W_out"), _context.Store.Take(_prefix + "b_out"));
+
+        public void Rebind()
+        {
+            (W_in, b_in, W_out, b_out) = TakeParameters();
+            foreach (var (name, p) in new[] { ("W_in", W_in), ("b_in", b_in), ("W_out", W_out), ("b_out", b_out) })
+            {
+                ConditionallyRegisterParameter(name, p);
+            }
+        }
+
+        public Tensor forward(Tensor y, RowShape s)
+        {
+            var pre = _context.HookRows(_prefix + "hook_pre", addmm(b_in, y, W_in, 1, 1), s); // [B·P, m]
+            var post = _context.HookRows(_prefix + "hook_post", _context.Config.ActFn == "gelu" ? F.gelu(pre) : F.relu(pre), s);
+            return addmm(b_out, post, W_out, 1, 1);
+        }
+    }
+
+    /// <summary>unembed.W_U [d, V], unembed.b_U [V]: rows [B·P, d] → logits [B·P, V].</summary>
+    internal sealed class Unembed : nn.Module
+    {
+        private readonly ModelContext _context;
+        private Parameter W_U, b_U;
+
+        public Unembed(ModelContext context) : base("unembed")
+        {
+            _context = context;
+            (W_U, b_U) = (context.Store.Take("unembed.W_U"), context.Store.Take("unembed.b_U"));
+            RegisterComponents();
+        }
+
+        public void Rebind()
+        {
+            ConditionallyRegisterParameter(nameof(W_U), W_U = _context.Store.Take("unembed.W_U"));
+            ConditionallyRegisterParameter(nameof(b_U), b_U = _context.Store.Take("unembed.b_U"));
+        }
+
+        public Tensor forward(Tensor x) => addmm(b_U, x, W_U, 1, 1);
+    }
+
+    /// <summary>One pre-LN block: x + attn(ln1(x)), then + mlp(ln2(·)). Works on the residual as rows [B·P, d].</summary>
+    internal sealed class TransformerBlock : nn.Module
+    {
+        private readonly ModelContext _context;
+        private readonly string _hookResidPre, _hookAttnOut, _hookResidMid, _hookMlpOut, _hookResidPost;
+        private readonly HookedLayerNorm? ln1;
+        private readonly Attention attn;
+        private readonly HookedLayerNorm? ln2;
+        private readonly Mlp? mlp;
+
+        public TransformerBlock(ModelContext context, int layer) : base($"blocks.{layer}")
+        {
+            _context = context;
+            string p = $"blocks.{layer}.";
+            (_hookResidPre, _hookAttnOut, _hookResidMid, _hookMlpOut, _hookResidPost) =
+                (p + "hook_resid_pre", p + "hook_attn_out", p + "hook_resid_mid", p + "hook_mlp_out", p + "hook_resid_post");
+            var cfg = context.Config;
+            ln1 = cfg.LayerNorm ? new HookedLayerNorm(context, p + "ln1") : null;
+            attn = new Attention(context, layer);
+            ln2 = cfg.LayerNorm && !cfg.AttnOnly ? new HookedLayerNorm(context, p + "ln2") : null;
+            mlp = cfg.AttnOnly ? null : new Mlp(context, layer);
+            RegisterComponents();
+        }
+
+        public void Rebind()
+        {
+            ln1?.Rebind();
+            attn.Rebind();
+            ln2?.Rebind();
+            mlp?.Rebind();
+        }
+
+        /// <summary>residual [B·P, d] → [B·P, d].</summary>
+        public Tensor forward(Tensor residual, RowShape s)
+        {
+            residual = _context.HookRows(_hookResidPre, residual, s);
+            var x = ln1 is null ? residual : ln1.forward(residual, s);
+            var attnOut = _context.HookRows(_hookAttnOut, attn.forward(x, s), s);
+            if (mlp is null)
+            {
+                return _context.HookRows(_hookResidPost, residual + attnOut, s);
+            }
+
+            var mid = _context.HookRows(_hookResidMid, residual + attnOut, s);
+            var y = ln2 is null ? mid : ln2.forward(mid, s);
+            var mlpOut = _context.HookRows(_hookMlpOut, mlp.forward(y, s), s);
+            return _context.HookRows(_hookResidPost, mid + mlpOut, s);
+        }
+    }
+}
+
+/// <summary>Batch and position counts of a forward pass; the model works on rows [B·P, width].</summary>
+internal readonly record struct RowShape(long Batch, long Positions);
+
+/// <summary>What every submodule of one model shares: config, parameter storage, active hooks. Not a module.</summary>
+internal sealed class ModelContext(TransformerConfig config, ParameterStore store)
+{
+    public TransformerConfig Config { get; } = config;
+    public ParameterStore Store { get; } = store;
+    public Dictionary<string, Func<Tensor, Tensor>>? Hooks { get; set; }
+
+    /// <summary>Set only inside CacheActivations: run this many blocks, then stop (no logits).</summary>
+    public int? BlockLimit { get; set; }
+
+    public bool UseFusedAttention { get; set; }
+
+    /// <summary>Additive causal mask [n_ctx, n_ctx]: 0 on and below the diagonal, −∞ above.</summary>
+    public Tensor CausalMask => Store.CausalMask;
+
+    public bool HasHook(string name) => Hooks is not null && Hooks.ContainsKey(name);
+
+    /// <summary>An identity site: returns x, or what the registered hook returns for it.</summary>
+    public Tensor Hook(string name, Tensor x) => Hooks is not null && Hooks.TryGetValue(name, out var hook) ? hook(x) : x;
+
+    /// <summary>Hooks see row tensors [B·P, w] as [B, P, w], like TransformerLens.</summary>
+    public Tensor HookRows(string name, Tensor x, RowShape s) =>
+        HasHook(name) ? Hook(name, x.view(s.Batch, s.Positions, x.shape[1])).reshape(s.Batch * s.Positions, x.shape[1]) : x;
+}
+
+/// <summary>
+/// One flat buffer holding every parameter, a second for the gradients, and the weight-decay mask. Parameters are
+/// views of named segments (<see cref="Take"/>), with their .grad a view of the same span of the gradient buffer, so
+/// backward accumulates straight into <see cref="Grads"/>.
+/// </summary>
+internal sealed class ParameterStore : IDisposable
+{
+    private readonly Dictionary<string, (long Offset, long[] Shape)> _segments = new(StringComparer.Ordinal);
+
+    public ParameterStore(IReadOnlyList<Segment> layout, ulong seed, double std, Device device)
+    {
+        long total = 0;
+        foreach (var segment in layout)
+        {
+            _segments[segment.Name] = (total, segment.Shape);
+            total += segment.Shape.Aggregate(1L, (a, b) => a * b);
+        }
+
+        Count = total;
+        var (initial, decay) = InitialValues(layout, total, seed, std);
+        Values = tensor(initial, [total], dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+        Grads = zeros([total], dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+        DecayMask = tensor(decay, [total], device: device).DetachFromDisposeScope();
+        int n = (int)layout.First(s => s.Name == "pos_embed.W_pos").Shape[0];
+        CausalMask = full(n, n, float.NegativeInfinity, dtype: ScalarType.Float32, device: device).triu(1).DetachFromDisposeScope();
+    }
+
+    internal enum Init
+    {
+        Normal,
+        Zero,
+        One,
+    }
+
+    /// <summary>A named span of the buffer: its storage shape, initialization and whether weight decay applies.</summary>
+    internal sealed record Segment(string Name, long[] Shape, Init Init, bool Decay);
+
+    public long Count { get; }
+    public Tensor Values { get; private set; }
+    public Tensor Grads { get; private set; }
+
+    /// <summary>bool [Count]: true where weight decay applies.</summary>
+    public Tensor DecayMask { get; private set; }
+
+    public Tensor CausalMask { get; private set; }
+
+    /// <summary>A leaf parameter viewing segment <paramref name="name"/> (through <paramref name="view"/>, e.g. a select + permute); its grad views the same span of <see cref="Grads"/>.</summary>
+    public Parameter Take(string name, Func<Tensor, Tensor>? view = null)
+    {
+        var (offset, shape) = _segments[name];
+        long n = shape.Aggregate(1L, (a, b) => a * b);
+        var values = Values.narrow(0, offset, n).view(shape);
+        var grads = Grads.narrow(0, offset, n).view(shape);
+        if (view is not null)
+        {
+            (values, grads) = (view(values), view(grads));
+        }
+
+        var parameter = new Parameter(values);
+        parameter.grad = grads; // backward accumulates into the flat buffer
+        parameter.DetachFromDisposeScope();
+        return parameter;
+    }
+
+    /// <summary>Moves the buffers; false when they are already there (nothing to re-point).</summary>
+    public bool MoveTo(Device device, ScalarType dtype)
+    {
+        if (Values.device_type == device.type && Values.device_index == device.index && Values.dtype == dtype)
+        {
+            return false;
+        }
+
+        using var guard = no_grad();
+        var (values, grads) = (Values.to(dtype, device).DetachFromDisposeScope(), Grads.to(dtype, device).DetachFromDisposeScope());
+        var (decay, causal) = (DecayMask.to(device).DetachFromDisposeScope(), CausalMask.to(device).DetachFromDisposeScope());
+        Dispose();
+        (Values, Grads, DecayMask, CausalMask) = (values, grads, decay, causal);
+        return true;
+    }
+
+    private static (float[] Values, bool[] Decay) InitialValues(IReadOnlyList<Segment> layout, long total, ulong seed, double std)
+    {
+        // Our own seeded generator: the same seed gives the same initial weights on every device.
+        var rng = new Rng(seed ^ 0x5EED_1A17UL);
+        var values = new float[total];
+        var decay = new bool[total];
+        long k = 0;
+        foreach (var segment in layout)
+        {
+            long n = segment.Shape.Aggregate(1L, (a, b) => a * b);
+            for (long i = 0; i < n; i++, k++)
+            {
+                values[k] = segment.Init switch
+                {
+                    Init.Normal => (float)(rng.NextGaussian() * std),
+                    Init.One => 1f,
+                    _ => 0f,
+                };
+                decay[k] = segment.Decay;
+            }
+        }
+
+        return (values, decay);
+    }
+
+    public void Dispose()
+    {
+        Values.Dispose();
+        Grads.Dispose();
+        DecayMask.Dispose();
+        CausalMask.Dispose();
     }
 }
 

@@ -4,12 +4,19 @@ using BeliefLens.Core;
 
 namespace BeliefLens.Torch;
 
-/// <summary>Training hyper-parameters; validated at construction. Defaults reach the Mess3 loss floor quickly on CPU.</summary>
+/// <summary>
+/// Training hyper-parameters. Valid by construction: every property validates in its init accessor, so neither the
+/// constructor nor a <c>with</c> expression can build an invalid record. Errors name the JSON path
+/// (<c>training.batch_size</c>). Defaults reach the Mess3 loss floor quickly on CPU.
+/// </summary>
 public sealed record TrainingOptions
 {
     public static readonly IReadOnlyList<string> Optimizers = ["adamw", "sgd"];
     public static readonly IReadOnlyList<string> Schedules = ["cosine", "constant"];
     public static readonly IReadOnlyList<string> DataSchemes = ["sampled", "exact"];
+
+    /// <summary>"matrices": decay only the weight matrices and embeddings (every W_*; nanoGPT's ≥2-D rule); "all": every parameter, as one torch.optim.AdamW param group does.</summary>
+    public static readonly IReadOnlyList<string> WeightDecayTargets = ["matrices", "all"];
 
     public TrainingOptions(
         long steps = 2000,
@@ -31,58 +38,76 @@ public sealed record TrainingOptions
         int logSpacedCheckpoints = 0,
         int lossReadEvery = 50,
         long exactValidationLimit = 200_000,
-        int validationSamples = 20_000)
+        int validationSamples = 20_000,
+        string weightDecayAppliesTo = "matrices")
     {
-        Check(steps >= 1, "--steps", "must be at least 1");
-        Check(batchSize is >= 1 and <= 1 << 20, "--batch", "must be a positive batch size");
-        Check(learningRate > 0 && double.IsFinite(learningRate), "--lr", "must be a positive learning rate");
-        Check(Optimizers.Contains(optimizer), "optimizer", $"use one of {string.Join(", ", Optimizers)}");
-        Check(weightDecay >= 0 && double.IsFinite(weightDecay), "weight_decay", "must be 0 or more");
-        Check(beta1 is >= 0 and < 1 && beta2 is >= 0 and < 1, "betas", "each must lie in [0, 1)");
-        Check(momentum is >= 0 and < 1, "momentum", "must lie in [0, 1)");
-        Check(warmupSteps >= 0, "warmup_steps", "must be 0 or more");
-        Check(Schedules.Contains(lrSchedule), "lr_schedule", $"use one of {string.Join(", ", Schedules)}");
-        Check(minLrFraction is >= 0 and <= 1, "min_lr_fraction", "must lie in [0, 1]");
-        Check(gradClip >= 0 && double.IsFinite(gradClip), "grad_clip", "must be 0 (off) or a positive norm");
-        Check(DataSchemes.Contains(data), "data", $"use one of {string.Join(", ", DataSchemes)}");
-        Check(evalEvery >= 1, "eval_every", "must be at least 1");
-        Check(checkpointEvery >= 0, "checkpoint_every", "must be 0 (final only) or more");
-        Check(logSpacedCheckpoints >= 0, "log_checkpoints", "must be 0 or more");
-        Check(lossReadEvery >= 1, "loss_read_every", "must be at least 1");
-        Check(exactValidationLimit >= 0, "exact_validation_limit", "must be 0 or more");
-        Check(validationSamples >= 1, "validation_samples", "must be at least 1");
-        (Steps, BatchSize, LearningRate, Optimizer, WeightDecay, Beta1, Beta2, Momentum, WarmupSteps, LrSchedule, MinLrFraction, GradClip, Seed, Data) =
-            (steps, batchSize, learningRate, optimizer, weightDecay, beta1, beta2, momentum, warmupSteps, lrSchedule, minLrFraction, gradClip, seed, data);
-        (EvalEvery, CheckpointEvery, LogSpacedCheckpoints, LossReadEvery, ExactValidationLimit, ValidationSamples) =
-            (evalEvery, checkpointEvery, logSpacedCheckpoints, lossReadEvery, exactValidationLimit, validationSamples);
+        Steps = steps;
+        BatchSize = batchSize;
+        LearningRate = learningRate;
+        Optimizer = optimizer;
+        WeightDecay = weightDecay;
+        WeightDecayAppliesTo = weightDecayAppliesTo;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Momentum = momentum;
+        WarmupSteps = warmupSteps;
+        LrSchedule = lrSchedule;
+        MinLrFraction = minLrFraction;
+        GradClip = gradClip;
+        Seed = seed;
+        Data = data;
+        EvalEvery = evalEvery;
+        CheckpointEvery = checkpointEvery;
+        LogSpacedCheckpoints = logSpacedCheckpoints;
+        LossReadEvery = lossReadEvery;
+        ExactValidationLimit = exactValidationLimit;
+        ValidationSamples = validationSamples;
     }
 
-    public long Steps { get; init; }
-    public int BatchSize { get; init; }
-    public double LearningRate { get; init; }
-    public string Optimizer { get; init; }
-    public double WeightDecay { get; init; }
-    public double Beta1 { get; init; }
-    public double Beta2 { get; init; }
-    public double Momentum { get; init; }
-    public int WarmupSteps { get; init; }
-    public string LrSchedule { get; init; }
-    public double MinLrFraction { get; init; }
-    public double GradClip { get; init; }
+    public long Steps { get; init => field = Valid(value, value >= 1, "steps", "must be at least 1"); }
+
+    public int BatchSize { get; init => field = Valid(value, value is >= 1 and <= 1 << 20, "batch_size", "must be a positive batch size"); }
+
+    public double LearningRate { get; init => field = Valid(value, value > 0 && double.IsFinite(value), "learning_rate", "must be a positive learning rate"); }
+
+    public string Optimizer { get; init => field = Valid(value, Optimizers.Contains(value), "optimizer", $"use one of {string.Join(", ", Optimizers)}"); }
+
+    public double WeightDecay { get; init => field = Valid(value, value >= 0 && double.IsFinite(value), "weight_decay", "must be 0 or more"); }
+
+    /// <summary>Which parameters <see cref="WeightDecay"/> shrinks: "matrices" (default) or "all"; see <see cref="WeightDecayTargets"/>.</summary>
+    public string WeightDecayAppliesTo { get; init => field = Valid(value, WeightDecayTargets.Contains(value), "weight_decay_applies_to", $"use one of {string.Join(", ", WeightDecayTargets)}"); }
+
+    public double Beta1 { get; init => field = Valid(value, value is >= 0 and < 1, "beta1", "must lie in [0, 1)"); }
+
+    public double Beta2 { get; init => field = Valid(value, value is >= 0 and < 1, "beta2", "must lie in [0, 1)"); }
+
+    public double Momentum { get; init => field = Valid(value, value is >= 0 and < 1, "momentum", "must lie in [0, 1)"); }
+
+    public int WarmupSteps { get; init => field = Valid(value, value >= 0, "warmup_steps", "must be 0 or more"); }
+
+    public string LrSchedule { get; init => field = Valid(value, Schedules.Contains(value), "lr_schedule", $"use one of {string.Join(", ", Schedules)}"); }
+
+    public double MinLrFraction { get; init => field = Valid(value, value is >= 0 and <= 1, "min_lr_fraction", "must lie in [0, 1]"); }
+
+    public double GradClip { get; init => field = Valid(value, value >= 0 && double.IsFinite(value), "grad_clip", "must be 0 (off) or a positive norm"); }
+
     public ulong Seed { get; init; }
 
     /// <summary>"sampled": fresh sequences from the process each step; "exact": the paper's scheme, batches drawn from the exact distribution over all sequences.</summary>
-    public string Data { get; init; }
+    public string Data { get; init => field = Valid(value, DataSchemes.Contains(value), "data", $"use one of {string.Join(", ", DataSchemes)}"); }
 
-    public long EvalEvery { get; init; }
-    public long CheckpointEvery { get; init; }
-    public int LogSpacedCheckpoints { get; init; }
-    public int LossReadEvery { get; init; }
+    public long EvalEvery { get; init => field = Valid(value, value >= 1, "eval_every", "must be at least 1"); }
+
+    public long CheckpointEvery { get; init => field = Valid(value, value >= 0, "checkpoint_every", "must be 0 (final only) or more"); }
+
+    public int LogSpacedCheckpoints { get; init => field = Valid(value, value >= 0, "log_checkpoints", "must be 0 or more"); }
+
+    public int LossReadEvery { get; init => field = Valid(value, value >= 1, "loss_read_every", "must be at least 1"); }
 
     /// <summary>Validation is exact when at most this many length-n_ctx sequences exist; otherwise a fixed sample.</summary>
-    public long ExactValidationLimit { get; init; }
+    public long ExactValidationLimit { get; init => field = Valid(value, value >= 0, "exact_validation_limit", "must be 0 or more"); }
 
-    public int ValidationSamples { get; init; }
+    public int ValidationSamples { get; init => field = Valid(value, value >= 1, "validation_samples", "must be at least 1"); }
 
     /// <summary>Learning rate at 0-based step <paramref name="step"/>: linear warm-up, then cosine decay or constant.</summary>
     public double LearningRateAt(long step)
@@ -130,6 +155,7 @@ public sealed record TrainingOptions
         ["learning_rate"] = LearningRate,
         ["optimizer"] = Optimizer,
         ["weight_decay"] = WeightDecay,
+        ["weight_decay_applies_to"] = WeightDecayAppliesTo,
         ["beta1"] = Beta1,
         ["beta2"] = Beta2,
         ["momentum"] = Momentum,
@@ -147,11 +173,14 @@ public sealed record TrainingOptions
         ["validation_samples"] = ValidationSamples,
     };
 
-    private static void Check(bool ok, string field, string fix)
+    /// <summary>Returns <paramref name="value"/> when <paramref name="ok"/>; otherwise throws naming the JSON path training.<paramref name="field"/>.</summary>
+    private static T Valid<T>(T value, bool ok, string field, string fix) =>
+        ok ? value : throw new BeliefLensInputException($"training.{field}: {Shown(value)} is invalid; {fix}.");
+
+    private static string Shown<T>(T value) => value switch
     {
-        if (!ok)
-        {
-            throw new BeliefLensInputException($"{field}: {fix}.");
-        }
-    }
+        string text => $"'{text}'",
+        IFormattable number => number.ToString(null, CultureInfo.InvariantCulture),
+        _ => value?.ToString() ?? "null",
+    };
 }

@@ -7,7 +7,9 @@ namespace BeliefLens.Torch;
 
 /// <summary>
 /// Architecture of a <see cref="HookedTransformer"/>, named like TransformerLens's HookedTransformerConfig.
-/// Validated at construction; JSON uses the same snake_case names as TransformerLens / train_config.json.
+/// Valid by construction: get-only properties set by the validating constructor (there is nothing for a <c>with</c>
+/// expression to set). JSON uses the same snake_case names as TransformerLens / train_config.json, and errors name
+/// the JSON path (<c>model.d_model</c>).
 /// </summary>
 public sealed record TransformerConfig
 {
@@ -26,7 +28,7 @@ public sealed record TransformerConfig
         Require(dVocab >= 1 && dVocab <= 1 << 20, "d_vocab", dVocab, "give the process's vocabulary size");
         if (!ActivationFunctions.Contains(actFn))
         {
-            throw new BeliefLensInputException($"act_fn: '{actFn}' is not supported; use one of {string.Join(", ", ActivationFunctions)}.");
+            throw new BeliefLensInputException($"model.act_fn: '{actFn}' is not supported; use one of {string.Join(", ", ActivationFunctions)}.");
         }
 
         (NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm, AttnOnly) =
@@ -74,17 +76,20 @@ public sealed record TransformerConfig
     /// Parses a model config. Unknown fields are rejected by name unless <paramref name="ignoreUnknown"/>
     /// (for TransformerLens train_config.json files, which also hold training fields). Missing fields take
     /// <paramref name="defaults"/>' values; d_head defaults to d_model / n_heads, d_mlp to 4 × d_model.
+    /// Errors name the field as <c>model.x</c>, followed by " in <paramref name="source"/>" when a source is given.
     /// </summary>
-    public static TransformerConfig FromJson(string json, TransformerConfig? defaults = null, bool ignoreUnknown = false, string source = "model config")
+    public static TransformerConfig FromJson(string json, TransformerConfig? defaults = null, bool ignoreUnknown = false, string? source = null)
     {
+        string where = source is null ? string.Empty : $" in {source}";
+        string whole = source ?? "model";
         JsonObject obj;
         try
         {
-            obj = JsonNode.Parse(json) as JsonObject ?? throw new BeliefLensInputException($"{source}: must be a JSON object of model fields.");
+            obj = JsonNode.Parse(json) as JsonObject ?? throw new BeliefLensInputException($"{whole}: must be a JSON object of model fields.");
         }
         catch (JsonException ex)
         {
-            throw new BeliefLensInputException($"{source}: not valid JSON ({ex.Message.Split('\n')[0]}); fix the file.");
+            throw new BeliefLensInputException($"{whole}: not valid JSON ({ex.Message.Split('\n')[0]}); fix the file.");
         }
 
         if (!ignoreUnknown)
@@ -93,7 +98,7 @@ public sealed record TransformerConfig
             {
                 if (!KnownFields.Contains(key))
                 {
-                    throw new BeliefLensInputException($"{source}: unknown field '{key}'; valid fields are {string.Join(", ", KnownFields)}.");
+                    throw new BeliefLensInputException($"model.{key}: unknown field '{key}'{where}; valid fields are {string.Join(", ", KnownFields)}.");
                 }
             }
         }
@@ -116,12 +121,12 @@ public sealed record TransformerConfig
                 return (int)x;
             }
 
-            throw new BeliefLensInputException($"{source}: field '{name}' must be a whole number, not {node.ToJsonString()}.");
+            throw new BeliefLensInputException($"model.{name}: must be a whole number, not {node.ToJsonString()}{where}.");
         }
 
-        int nLayers = Int("n_layers") ?? defaults?.NLayers ?? throw Missing(source, "n_layers");
-        int dModel = Int("d_model") ?? defaults?.DModel ?? throw Missing(source, "d_model");
-        int nHeads = Int("n_heads") ?? defaults?.NHeads ?? throw Missing(source, "n_heads");
+        int nLayers = Int("n_layers") ?? defaults?.NLayers ?? throw Missing("n_layers", where);
+        int dModel = Int("d_model") ?? defaults?.DModel ?? throw Missing("d_model", where);
+        int nHeads = Int("n_heads") ?? defaults?.NHeads ?? throw Missing("n_heads", where);
         int? dHeadGiven = Int("d_head");
         int dHead;
         if (dHeadGiven is int dh)
@@ -133,7 +138,7 @@ public sealed record TransformerConfig
             if (nHeads <= 0 || dModel % nHeads != 0)
             {
                 throw new BeliefLensInputException(
-                    $"{source}: d_model {dModel} is not divisible by n_heads {nHeads}; give d_head explicitly or change n_heads.");
+                    $"model.n_heads: d_model {dModel} is not divisible by n_heads {nHeads}{where}; give d_head explicitly or change n_heads.");
             }
 
             dHead = dModel / nHeads;
@@ -144,10 +149,10 @@ public sealed record TransformerConfig
         }
 
         int dMlp = Int("d_mlp") ?? (obj.ContainsKey("d_model") || defaults is null || defaults.DMlp == 0 ? 4 * dModel : defaults.DMlp);
-        int nCtx = Int("n_ctx") ?? defaults?.NCtx ?? throw Missing(source, "n_ctx");
-        int dVocab = Int("d_vocab") ?? defaults?.DVocab ?? throw Missing(source, "d_vocab");
+        int nCtx = Int("n_ctx") ?? defaults?.NCtx ?? throw Missing("n_ctx", where);
+        int dVocab = Int("d_vocab") ?? defaults?.DVocab ?? throw Missing("d_vocab", where);
         string actFn = obj["act_fn"] is JsonNode a
-            ? (a is JsonValue av && av.TryGetValue(out string? s) ? s! : throw new BeliefLensInputException($"{source}: field 'act_fn' must be a string such as \"relu\"."))
+            ? (a is JsonValue av && av.TryGetValue(out string? s) ? s! : throw new BeliefLensInputException($"model.act_fn: must be a string such as \"relu\"{where}."))
             : defaults?.ActFn ?? "relu";
         bool layerNorm = defaults?.LayerNorm ?? true;
         if (obj.TryGetPropertyValue("normalization_type", out var norm))
@@ -157,14 +162,14 @@ public sealed record TransformerConfig
                 null => false,
                 JsonValue nv when nv.TryGetValue(out string? ns) && ns == "LN" => true,
                 JsonValue nv when nv.TryGetValue(out string? ns) && (ns is "none" or "None") => false,
-                _ => throw new BeliefLensInputException($"{source}: field 'normalization_type' must be \"LN\" or null (no normalization), not {norm.ToJsonString()}."),
+                _ => throw new BeliefLensInputException($"model.normalization_type: must be \"LN\" or null (no normalization), not {norm.ToJsonString()}{where}."),
             };
         }
 
         bool attnOnly = defaults?.AttnOnly ?? false;
         if (obj["attn_only"] is JsonNode ao)
         {
-            attnOnly = ao is JsonValue aov && aov.TryGetValue(out bool b) ? b : throw new BeliefLensInputException($"{source}: field 'attn_only' must be true or false.");
+            attnOnly = ao is JsonValue aov && aov.TryGetValue(out bool b) ? b : throw new BeliefLensInputException($"model.attn_only: must be true or false{where}.");
         }
 
         return new TransformerConfig(nLayers, dModel, nHeads, dHead, dMlp, nCtx, dVocab, actFn, layerNorm, attnOnly);
@@ -185,20 +190,20 @@ public sealed record TransformerConfig
     {
         if (!File.Exists(path))
         {
-            throw new BeliefLensInputException($"--config: '{path}' does not exist; give the path of a model JSON file.");
+            throw new BeliefLensInputException($"model config: '{path}' does not exist; give the path of a model JSON file.");
         }
 
-        return FromJson(File.ReadAllText(path), defaults, source: $"--config {path}");
+        return FromJson(File.ReadAllText(path), defaults, source: path);
     }
 
-    private static BeliefLensInputException Missing(string source, string name) =>
-        new($"{source}: field '{name}' is missing; add it.");
+    private static BeliefLensInputException Missing(string name, string where) =>
+        new($"model.{name}: is missing{where}; add it.");
 
     private static void Require(bool ok, string field, int value, string fix)
     {
         if (!ok)
         {
-            throw new BeliefLensInputException($"{field}: {value.ToString(CultureInfo.InvariantCulture)} is invalid; {fix}.");
+            throw new BeliefLensInputException($"model.{field}: {value.ToString(CultureInfo.InvariantCulture)} is invalid; {fix}.");
         }
     }
 }

@@ -104,7 +104,7 @@ public sealed record Experiment(
 
     public static readonly IReadOnlyList<string> TrainingFields =
     [
-        "steps", "batch_size", "learning_rate", "optimizer", "weight_decay", "beta1", "beta2", "momentum", "warmup_steps",
+        "steps", "batch_size", "learning_rate", "optimizer", "weight_decay", "weight_decay_applies_to", "beta1", "beta2", "momentum", "warmup_steps",
         "lr_schedule", "min_lr_fraction", "grad_clip", "seed", "data", "eval_every", "checkpoint_every", "log_checkpoints",
         "loss_read_every", "exact_validation_limit", "validation_samples",
     ];
@@ -169,7 +169,7 @@ public sealed record Experiment(
         var resolvedProcess = ProcessResolver.Resolve(process, parameters);
         var modelDefaults = defaults?.Model ?? TransformerConfig.PaperMess3(resolvedProcess.VocabSize);
         var model = f.Section("model") is JsonObject m
-            ? InSection("model", () => TransformerConfig.FromJson(m.ToJsonString(), modelDefaults, source: "model"))
+            ? TransformerConfig.FromJson(m.ToJsonString(), modelDefaults) // errors name model.<field>
             : modelDefaults;
         if (model.DVocab != resolvedProcess.VocabSize)
         {
@@ -177,7 +177,7 @@ public sealed record Experiment(
         }
 
         var trainingSection = f.Section("training");
-        var training = InSection("training", () => ParseTraining(trainingSection, defaults?.Training ?? new TrainingOptions()));
+        var training = ParseTraining(trainingSection, defaults?.Training ?? new TrainingOptions()); // errors name training.<field>
         var probeDefaults = defaults?.Probe ?? new ProbeSettings(DefaultSites(model));
         var probe = ProbeSettings.FromJson(f.Section("probe"), probeDefaults);
         CheckSites(probe, model);
@@ -185,43 +185,10 @@ public sealed record Experiment(
         return new Experiment(f.String("experiment") ?? defaults?.Name ?? "custom", process, parameters, model, training, probe, device);
     }
 
-    /// <summary>
-    /// The model and training records name their fields as the train command spells them ("--batch", "d_model",
-    /// "model: field 'x'"); in an experiment file the user needs the path to the field, e.g. training.batch_size.
-    /// </summary>
-    private static T InSection<T>(string section, Func<T> parse)
-    {
-        try
-        {
-            return parse();
-        }
-        catch (BeliefLensInputException ex) when (!ex.Message.StartsWith(section + ".", StringComparison.Ordinal))
-        {
-            string message = ex.Message;
-            var renamed = System.Text.RegularExpressions.Regex.Match(message, $"^{section}: unknown field '([^']+)'; (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } unknown
-                ? $"{section}.{unknown.Groups[1].Value}: unknown field; {unknown.Groups[2].Value}"
-                : System.Text.RegularExpressions.Regex.Match(message, $"^{section}: field '([^']+)' (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } typed
-                    ? $"{section}.{typed.Groups[1].Value}: {typed.Groups[2].Value}"
-                    : System.Text.RegularExpressions.Regex.Match(message, "^(--[a-z]+|[a-z_0-9]+): (.*)$", System.Text.RegularExpressions.RegexOptions.Singleline) is { Success: true } plain
-                        ? $"{section}.{FieldNamed(plain.Groups[1].Value)}: {plain.Groups[2].Value}"
-                        : $"{section}: {message}";
-            throw new BeliefLensInputException(renamed);
-        }
-    }
-
-    private static string FieldNamed(string name) => name switch
-    {
-        "--steps" => "steps",
-        "--batch" => "batch_size",
-        "--lr" => "learning_rate",
-        "betas" => "beta1/beta2",
-        _ => name.TrimStart('-'),
-    };
-
     /// <summary>Checks the probe sites against the model now, not after training has run.</summary>
     private static void CheckSites(ProbeSettings probe, TransformerConfig model)
     {
-        var valid = HookedTransformer.HookNamesFor(model).Where(n => !n.EndsWith("hook_pattern", StringComparison.Ordinal)).ToList();
+        var valid = HookedTransformer.ModelWidthHookNamesFor(model);
         foreach (string site in probe.Sites)
         {
             if (!valid.Contains(site, StringComparer.Ordinal))
@@ -282,7 +249,8 @@ public sealed record Experiment(
             logSpacedCheckpoints: f.Int("log_checkpoints") ?? d.LogSpacedCheckpoints,
             lossReadEvery: f.Int("loss_read_every") ?? d.LossReadEvery,
             exactValidationLimit: f.Long("exact_validation_limit") ?? d.ExactValidationLimit,
-            validationSamples: f.Int("validation_samples") ?? d.ValidationSamples);
+            validationSamples: f.Int("validation_samples") ?? d.ValidationSamples,
+            weightDecayAppliesTo: f.String("weight_decay_applies_to") ?? d.WeightDecayAppliesTo);
     }
 
     /// <summary>

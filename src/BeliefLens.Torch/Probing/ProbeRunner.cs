@@ -144,9 +144,9 @@ public static class ProbeRunner
         return sites;
     }
 
-    /// <summary>Sites whose activations are [B, P, d_model] (attention patterns are not probe sites).</summary>
+    /// <summary>Sites whose activations are [B, P, d_model] (per-head, attention-pattern and MLP-width hooks are not probe sites).</summary>
     public static IReadOnlyList<string> ValidSites(HookedTransformer model) =>
-        model.HookNames.Where(n => !n.EndsWith("hook_pattern", StringComparison.Ordinal)).ToList();
+        HookedTransformer.ModelWidthHookNamesFor(model.Config);
 
     /// <summary>Checks the process and sites against the model; returns the resolved site list.</summary>
     public static IReadOnlyList<string> ResolveSites(HookedTransformer model, Process process, ProbeOptions options)
