@@ -1,7 +1,6 @@
 using System.Reflection;
 using BeliefLens.Cli.Commands;
 using BeliefLens.Core;
-using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli;
@@ -73,7 +72,8 @@ public static class Program
             config.SetApplicationName("belieflens");
             config.SetApplicationVersion(typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev");
             config.PropagateExceptions(); // Main turns every failure into one line and an exit code
-            config.ConfigureConsole(AnsiConsole.Console); // help goes where the commands' own output goes
+            config.ConfigureConsole(new DeferredConsole());
+            config.SetHelpProvider(new DeferredHelpProvider(config.Settings));
             config.AddCommand<RunCommand>("run")
                 .WithDescription("train → probe → figures → report.html, resumable; presets: mess3, rrxor, z1r, mess3-mixture")
                 .WithExample("run", "mess3")
