@@ -196,7 +196,7 @@ public sealed class BeliefLayout
     {
         if (!IsSimplex)
         {
-            return new GeometryPanel(content, content, []);
+            return new GeometryPanel(content, []);
         }
 
         double band = LabelBand * (content.Top - content.Bottom);
@@ -207,7 +207,7 @@ public sealed class BeliefLayout
             new(1, "state 1", content.Right, content.Bottom, Alignment.UpperRight),
             new(2, "state 2", (content.Left + content.Right) / 2, content.Top, Alignment.LowerCenter),
         ];
-        return new GeometryPanel(content, panel, labels);
+        return new GeometryPanel(panel, labels);
     }
 
     /// <summary>Height of each label band as a fraction of the content box's height.</summary>
@@ -328,5 +328,5 @@ public sealed class BeliefLayout
 /// <summary>A vertex label anchored at (X, Y) in data units, growing away from that point as <see cref="Alignment"/> says.</summary>
 public sealed record SimplexLabel(int State, string Text, double X, double Y, Alignment Alignment);
 
-/// <summary>A geometry panel's content box (where points may be), its full axis limits, and its vertex labels.</summary>
-public sealed record GeometryPanel(AxisLimits Content, AxisLimits Limits, IReadOnlyList<SimplexLabel> Labels);
+/// <summary>A geometry panel's axis limits (its content box plus any label bands) and its vertex labels.</summary>
+public sealed record GeometryPanel(AxisLimits Limits, IReadOnlyList<SimplexLabel> Labels);

@@ -39,7 +39,6 @@ public class LayoutTests
         var content = new AxisLimits(-0.3, 1.2, -0.4, 1.1); // widened by early-training predictions
         var panel = layout.PanelFor(content);
         double band = BeliefLayout.LabelBand * 1.5;
-        Assert.Equal(content, panel.Content);
         Assert.Equal(new AxisLimits(-0.3, 1.2, -0.4 - band, 1.1 + band), panel.Limits);
         Assert.Equal(["state 0", "state 1", "state 2"], panel.Labels.Select(l => l.Text));
 

@@ -17,6 +17,13 @@ public static class RunReport
         var input = Read(dir);
         var rendered = RunReportPage.Render(input, RunFiles.Figures(dir));
         RunFiles.WriteText(RunFiles.Report(dir), rendered.Html);
+        var names = rendered.Figures.Select(f => f.Name).ToList();
+        if (rendered.Animation is { } animation)
+        {
+            names.Add(Path.GetFileName(animation.GifPath));
+        }
+
+        observer?.Info($"wrote {string.Join(", ", names)} to {RunFiles.Figures(dir)}");
         observer?.Info($"wrote {RunFiles.Report(dir)}");
         return RunFiles.Report(dir);
     }
