@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using BeliefLens.Core;
+using Process = System.Diagnostics.Process;
 
 namespace BeliefLens.Cli.Sweeps;
 
