@@ -53,7 +53,22 @@ public static class SweepReport
 
                 if (log)
                 {
-                    FigureStyle.UseLog10Ticks(plot.Axes.Left);
+                    // Metrics can span less than a decade: label any tick with its value, not only powers of ten.
+                    plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+                    {
+                        LabelFormatter = v => Math.Pow(10, v).ToString("G3", Inv),
+                    };
+                }
+
+                if (axis.Categories is null && points.Count > 0)
+                {
+                    double lo = points.Min(p => p.X), hi = points.Max(p => p.X);
+                    double pad = hi > lo ? (hi - lo) * 0.08 : 0.5;
+                    plot.Axes.SetLimitsX(lo - pad, hi + pad);
+                    if (points.All(p => p.X == Math.Round(p.X)))
+                    {
+                        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+                    }
                 }
 
                 if (axis.Categories is { } categories)
