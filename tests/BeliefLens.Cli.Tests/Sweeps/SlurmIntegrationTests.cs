@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using BeliefLens.Cli.Sweeps;
 using BeliefLens.Cli.Tests.Run;
+using CliRunner = BeliefLens.Cli.Tests.Run.Cli;
 
 namespace BeliefLens.Cli.Tests.Sweeps;
 
@@ -44,17 +45,17 @@ public sealed class SlurmIntegrationTests
 
         using var temp = new TempDir();
         string sweep = temp.Combine("sweep");
-        Assert.Equal(0, Cli.Run("sweep", "plan", SweepFixture.WriteSpec(temp, "axes:\n  training.seed: [1, 2]\n  process_params.x: [0.05, 0.15]\n"), "--out", sweep).Code);
+        Assert.Equal(0, CliRunner.Run("sweep", "plan", SweepFixture.WriteSpec(temp, "axes:\n  training.seed: [1, 2]\n  process_params.x: [0.05, 0.15]\n"), "--out", sweep).Code);
         var jobs = SweepManifest.Read(sweep);
 
         // The dry-run script is one sbatch accepts.
-        var (dry, _, dryError) = Cli.Run("sweep", "run", sweep, "--backend", "slurm", "--dry-run", "--max-concurrent", "2", "--time", "00:10:00");
+        var (dry, _, dryError) = CliRunner.Run("sweep", "run", sweep, "--backend", "slurm", "--dry-run", "--max-concurrent", "2", "--time", "00:10:00");
         Assert.True(dry == 0, dryError);
         var testOnly = Tool("sbatch", "--test-only", SweepFiles.SlurmScript(sweep));
         Assert.True(testOnly.Code == 0, $"sbatch --test-only rejected the script: {testOnly.Error}");
         Assert.False(File.Exists(SweepFiles.SlurmSubmissions(sweep)));
 
-        var (code, output, error) = Cli.Run("sweep", "run", sweep, "--backend", "slurm", "--max-concurrent", "2", "--time", "00:10:00");
+        var (code, output, error) = CliRunner.Run("sweep", "run", sweep, "--backend", "slurm", "--max-concurrent", "2", "--time", "00:10:00");
         Assert.True(code == 0, error);
         var ids = SlurmBackend.SubmittedJobIds(sweep);
         string jobId = Assert.Single(ids);
@@ -71,7 +72,7 @@ public sealed class SlurmIntegrationTests
             Thread.Sleep(1000);
         }
 
-        var (statusCode, status, _) = Cli.Run("sweep", "status", sweep);
+        var (statusCode, status, _) = CliRunner.Run("sweep", "status", sweep);
         Assert.Equal(0, statusCode);
         string logs = string.Join("\n", Directory.Exists(SweepFiles.SlurmLogs(sweep)) ? Directory.GetFiles(SweepFiles.SlurmLogs(sweep)).Select(f => File.ReadAllText(f)) : []);
         Assert.True(jobs.All(j => JobStates.Of(sweep, j) == JobState.Done), $"status: {status}\nlogs: {logs}");
@@ -86,7 +87,7 @@ public sealed class SlurmIntegrationTests
             Assert.StartsWith(jobId + "_", attempts[0]["slurm_job"]!.GetValue<string>(), StringComparison.Ordinal);
         }
 
-        var (collect, collectOut, collectError) = Cli.Run("sweep", "collect", sweep, "--no-report");
+        var (collect, collectOut, collectError) = CliRunner.Run("sweep", "collect", sweep, "--no-report");
         Assert.True(collect == 0, collectError);
         Assert.Equal(SweepFiles.ResultsCsv(sweep), collectOut.Trim().Split('\n')[^1]);
         var lines = File.ReadAllLines(SweepFiles.ResultsCsv(sweep));
@@ -99,7 +100,7 @@ public sealed class SlurmIntegrationTests
         }
 
         // Resubmitting a finished sweep submits nothing.
-        var (resubmit, resubmitOut, _) = Cli.Run("sweep", "run", sweep, "--backend", "slurm");
+        var (resubmit, resubmitOut, _) = CliRunner.Run("sweep", "run", sweep, "--backend", "slurm");
         Assert.Equal(0, resubmit);
         Assert.Contains("nothing to submit", resubmitOut, StringComparison.Ordinal);
     }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using BeliefLens.Cli.Run;
 using BeliefLens.Cli.Sweeps;
 using BeliefLens.Cli.Tests.Run;
+using CliRunner = BeliefLens.Cli.Tests.Run.Cli;
 
 namespace BeliefLens.Cli.Tests.Sweeps;
 
@@ -16,8 +17,8 @@ public sealed class SweepPlanTests
     {
         using var a = new TempDir();
         using var b = new TempDir();
-        var (codeA, outA, errA) = Cli.Run("sweep", "plan", SweepFixture.WriteSpec(a, Grid), "--out", a.Combine("sweep"));
-        var (codeB, _, errB) = Cli.Run("sweep", "plan", SweepFixture.WriteSpec(b, Grid), "--out", b.Combine("sweep"));
+        var (codeA, outA, errA) = CliRunner.Run("sweep", "plan", SweepFixture.WriteSpec(a, Grid), "--out", a.Combine("sweep"));
+        var (codeB, _, errB) = CliRunner.Run("sweep", "plan", SweepFixture.WriteSpec(b, Grid), "--out", b.Combine("sweep"));
         Assert.True(codeA == 0, errA);
         Assert.True(codeB == 0, errB);
         Assert.Equal(SweepManifest.PathIn(a.Combine("sweep")), outA.Trim().Split('\n')[^1]);
@@ -39,7 +40,7 @@ public sealed class SweepPlanTests
         Assert.Equal(["training.seed", "process_params.x"], SweepManifest.AxisPaths(jobs));
 
         // Re-planning the same spec leaves the manifest as it is.
-        var (again, outAgain, _) = Cli.Run("sweep", "plan", a.Combine("spec.yaml"), "--out", a.Combine("sweep"));
+        var (again, outAgain, _) = CliRunner.Run("sweep", "plan", a.Combine("spec.yaml"), "--out", a.Combine("sweep"));
         Assert.Equal(0, again);
         Assert.Contains("unchanged", outAgain, StringComparison.Ordinal);
     }
@@ -83,7 +84,7 @@ public sealed class SweepPlanTests
     public void BadSpecsAreRefusedInOneLineNamingTheJobAndField(string body, string expected)
     {
         using var temp = new TempDir();
-        var (code, _, error) = Cli.Run("sweep", "plan", SweepFixture.WriteSpec(temp, body), "--out", temp.Combine("sweep"));
+        var (code, _, error) = CliRunner.Run("sweep", "plan", SweepFixture.WriteSpec(temp, body), "--out", temp.Combine("sweep"));
         Assert.Equal(2, code);
         Assert.StartsWith("error: ", error, StringComparison.Ordinal);
         Assert.Contains(expected, error, StringComparison.Ordinal);
@@ -97,7 +98,7 @@ public sealed class SweepPlanTests
         using var temp = new TempDir();
         string values = "[" + string.Join(", ", Enumerable.Range(1, 101)) + "]";
         string spec = SweepFixture.WriteSpec(temp, $"axes:\n  training.seed: {values}\n  training.steps: [{string.Join(", ", Enumerable.Range(1, 100))}]\n");
-        var (code, _, error) = Cli.Run("sweep", "plan", spec, "--out", temp.Combine("sweep"));
+        var (code, _, error) = CliRunner.Run("sweep", "plan", spec, "--out", temp.Combine("sweep"));
         Assert.Equal(2, code);
         Assert.Contains("10,100 jobs exceed the limit of 10,000; pass --max-jobs 10100", error, StringComparison.Ordinal);
 
@@ -112,14 +113,14 @@ public sealed class SweepPlanTests
     {
         using var temp = new TempDir();
         string sweep = temp.Combine("sweep");
-        Assert.Equal(0, Cli.Run("sweep", "plan", SweepFixture.WriteSpec(temp, Grid), "--out", sweep).Code);
+        Assert.Equal(0, CliRunner.Run("sweep", "plan", SweepFixture.WriteSpec(temp, Grid), "--out", sweep).Code);
         byte[] before = File.ReadAllBytes(SweepManifest.PathIn(sweep));
         string other = SweepFixture.WriteSpec(temp, "axes:\n  training.seed: [9]\n", "other.yaml");
-        var (code, _, error) = Cli.Run("sweep", "plan", other, "--out", sweep);
+        var (code, _, error) = CliRunner.Run("sweep", "plan", other, "--out", sweep);
         Assert.Equal(2, code);
         Assert.Contains("--replace", error, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(SweepManifest.PathIn(sweep)));
-        Assert.Equal(0, Cli.Run("sweep", "plan", other, "--out", sweep, "--replace").Code);
+        Assert.Equal(0, CliRunner.Run("sweep", "plan", other, "--out", sweep, "--replace").Code);
         Assert.Single(SweepManifest.Read(sweep));
     }
 
@@ -135,8 +136,8 @@ public sealed class SweepPlanTests
     {
         using var temp = new TempDir();
         string sweep = temp.Combine("sweep");
-        Assert.Equal(0, Cli.Run("sweep", "plan", SweepFixture.WriteSpec(temp, Grid), "--out", sweep).Code);
-        var (code, output, error) = Cli.Run("sweep", "run", sweep, "--backend", "slurm", "--dry-run", "--max-concurrent", "2", "--threads", "2", "--partition", "cpu", "--account", "lab", "--time", "01:00:00");
+        Assert.Equal(0, CliRunner.Run("sweep", "plan", SweepFixture.WriteSpec(temp, Grid), "--out", sweep).Code);
+        var (code, output, error) = CliRunner.Run("sweep", "run", sweep, "--backend", "slurm", "--dry-run", "--max-concurrent", "2", "--threads", "2", "--partition", "cpu", "--account", "lab", "--time", "01:00:00");
         Assert.True(code == 0, error);
         string script = File.ReadAllText(SweepFiles.SlurmScript(sweep));
         Assert.Contains(script, output, StringComparison.Ordinal);
@@ -148,7 +149,7 @@ public sealed class SweepPlanTests
         Assert.Contains("sweep task " + Path.GetFullPath(sweep) + " --index \"$SLURM_ARRAY_TASK_ID\"", script, StringComparison.Ordinal);
         Assert.False(File.Exists(SweepFiles.SlurmSubmissions(sweep)));
 
-        var (bad, _, badError) = Cli.Run("sweep", "run", sweep, "--backend", "slurm", "--dry-run", "--partition", "cpu\n#SBATCH --x");
+        var (bad, _, badError) = CliRunner.Run("sweep", "run", sweep, "--backend", "slurm", "--dry-run", "--partition", "cpu\n#SBATCH --x");
         Assert.Equal(2, bad);
         Assert.Contains("--partition", badError, StringComparison.Ordinal);
     }

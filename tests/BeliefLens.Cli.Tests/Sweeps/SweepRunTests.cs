@@ -1,6 +1,7 @@
 using System.Globalization;
 using BeliefLens.Cli.Sweeps;
 using BeliefLens.Cli.Tests.Run;
+using CliRunner = BeliefLens.Cli.Tests.Run.Cli;
 using Parquet;
 
 namespace BeliefLens.Cli.Tests.Sweeps;
@@ -12,12 +13,12 @@ public sealed class SweepRunTests
     private const string SixJobs = "axes:\n  training.seed: [1, 2, 3]\n  process_params.x: [0.05, 0.15]\n";
 
     [Fact]
-    public void KilledSweepResumesEachJobOnceAndMatchesASerialRunBitForBit()
+    public async Task KilledSweepResumesEachJobOnceAndMatchesASerialRunBitForBit()
     {
         using var temp = new TempDir();
         string spec = SweepFixture.WriteSpec(temp, SixJobs);
         string sweep = temp.Combine("parallel");
-        Assert.Equal(0, Cli.Run("sweep", "plan", spec, "--out", sweep).Code);
+        Assert.Equal(0, CliRunner.Run("sweep", "plan", spec, "--out", sweep).Code);
         var jobs = SweepManifest.Read(sweep);
 
         // Kill the whole process tree once the first job is done and the next ones are running.
@@ -26,7 +27,7 @@ public sealed class SweepRunTests
             var deadline = DateTime.UtcNow.AddMinutes(2);
             while (!jobs.Any(j => JobRunFiles.IsDone(SweepFiles.JobDir(sweep, j.Id))) && DateTime.UtcNow < deadline && !first.HasExited)
             {
-                Thread.Sleep(100);
+                await Task.Delay(100);
             }
 
             Assert.False(first.HasExited, "the sweep ended before it could be killed");
@@ -34,7 +35,7 @@ public sealed class SweepRunTests
             first.WaitForExit();
         }
 
-        Thread.Sleep(500); // the kernel has released the killed children's locks
+        await Task.Delay(500); // the kernel has released the killed children's locks
         var doneBeforeKill = jobs.Where(j => JobRunFiles.IsDone(SweepFiles.JobDir(sweep, j.Id))).Select(j => j.Id).ToHashSet();
         Assert.InRange(doneBeforeKill.Count, 1, jobs.Count - 1);
         Assert.Contains(jobs, j => JobStates.Of(sweep, j) == JobState.Pending && SweepTask.Attempts(sweep, j.Id).Count > 0); // killed mid-job
@@ -65,19 +66,19 @@ public sealed class SweepRunTests
         var (serialCode, serialOut, serialError) = SweepFixture.RunToEnd(TimeSpan.FromMinutes(4), "sweep", "run", serial, "--backend", "local", "--parallel", "1", "--threads", "1");
         Assert.True(serialCode == 0, serialOut + serialError);
 
-        var (c1, out1, e1) = Cli.Run("sweep", "collect", sweep);
-        var (c2, _, e2) = Cli.Run("sweep", "collect", serial, "--no-report");
+        var (c1, out1, e1) = CliRunner.Run("sweep", "collect", sweep);
+        var (c2, _, e2) = CliRunner.Run("sweep", "collect", serial, "--no-report");
         Assert.True(c1 == 0, e1);
         Assert.True(c2 == 0, e2);
         Assert.Equal(SweepFiles.ResultsCsv(sweep), out1.Trim().Split('\n')[^1]);
         Assert.Equal(SweepFixture.MetricsOf(SweepFiles.ResultsCsv(serial)), SweepFixture.MetricsOf(SweepFiles.ResultsCsv(sweep)));
 
         CheckTable(sweep, jobs);
-        CheckParquetMatchesCsv(sweep);
+        await CheckParquetMatchesCsv(sweep);
         CheckReport(sweep);
 
         // A second run has nothing left to do.
-        var (again, againOut, _) = Cli.Run("sweep", "status", sweep);
+        var (again, againOut, _) = CliRunner.Run("sweep", "status", sweep);
         Assert.Equal(0, again);
         Assert.Contains("6 jobs: 6 done, 0 running, 0 failed, 0 pending", againOut, StringComparison.Ordinal);
     }
@@ -106,20 +107,20 @@ public sealed class SweepRunTests
         Assert.True(double.Parse(floors["0.15"], CultureInfo.InvariantCulture) > double.Parse(floors["0.05"], CultureInfo.InvariantCulture));
     }
 
-    private static void CheckParquetMatchesCsv(string sweep)
+    private static async Task CheckParquetMatchesCsv(string sweep)
     {
         var csv = File.ReadAllLines(SweepFiles.ResultsCsv(sweep)).Select(l => l.Split(',')).ToArray();
-        using var reader = ParquetReader.CreateAsync(SweepFiles.ResultsParquet(sweep)).GetAwaiter().GetResult();
+        await using var reader = await ParquetReader.CreateAsync(SweepFiles.ResultsParquet(sweep));
         var fields = reader.Schema.GetDataFields();
         Assert.Equal(csv[0], fields.Select(f => f.Name));
         using var group = reader.OpenRowGroupReader(0);
         int rows = csv.Length - 1;
-        var ids = new string[rows];
-        group.ReadAsync(fields[0], ids.AsMemory()).GetAwaiter().GetResult();
+        var ids = new string?[rows];
+        await group.ReadAsync(fields[0], ids.AsMemory());
         Assert.Equal(csv.Skip(1).Select(c => c[0]), ids);
         int lossColumn = Array.IndexOf(csv[0], "validation_loss");
         var losses = new double?[rows];
-        group.ReadAsync(fields[lossColumn], losses.AsMemory()).GetAwaiter().GetResult();
+        await group.ReadAsync(fields[lossColumn], losses.AsMemory());
         Assert.Equal(csv.Skip(1).Select(c => double.Parse(c[lossColumn], CultureInfo.InvariantCulture)), losses.Select(v => v!.Value));
     }
 
@@ -138,7 +139,7 @@ public sealed class SweepRunTests
     {
         using var temp = new TempDir();
         string sweep = temp.Combine("sweep");
-        Assert.Equal(0, Cli.Run("sweep", "plan", SweepFixture.WriteSpec(temp, "axes:\n  training.seed: [1]\n"), "--out", sweep).Code);
+        Assert.Equal(0, CliRunner.Run("sweep", "plan", SweepFixture.WriteSpec(temp, "axes:\n  training.seed: [1]\n"), "--out", sweep).Code);
         var job = SweepManifest.Read(sweep)[0];
 
         // Another process holds the lock.
@@ -151,7 +152,7 @@ public sealed class SweepRunTests
             }
 
             Assert.Equal(JobState.Running, JobStates.Of(sweep, job));
-            var (code, output, _) = Cli.Run("sweep", "task", sweep, "--index", "0");
+            var (code, output, _) = CliRunner.Run("sweep", "task", sweep, "--index", "0");
             Assert.Equal(0, code);
             Assert.Contains("another process holds this job", output, StringComparison.Ordinal);
             Assert.Single(SweepTask.Attempts(sweep, job.Id)); // only the holder's start
@@ -160,12 +161,12 @@ public sealed class SweepRunTests
         }
 
         Assert.Equal(JobState.Done, JobStates.Of(sweep, job));
-        var (again, againOut, _) = Cli.Run("sweep", "task", sweep, "--index", "0");
+        var (again, againOut, _) = CliRunner.Run("sweep", "task", sweep, "--index", "0");
         Assert.Equal(0, again);
         Assert.Contains("already done", againOut, StringComparison.Ordinal);
         Assert.Equal(["start", "done"], SweepTask.Attempts(sweep, job.Id).Select(e => e["event"]!.GetValue<string>()));
 
-        var (bad, _, badError) = Cli.Run("sweep", "task", sweep, "--index", "5");
+        var (bad, _, badError) = CliRunner.Run("sweep", "task", sweep, "--index", "5");
         Assert.Equal(2, bad);
         Assert.Contains("--index: 5 is outside the manifest's jobs 0..0", badError, StringComparison.Ordinal);
     }
