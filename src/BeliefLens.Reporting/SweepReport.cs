@@ -42,13 +42,11 @@ public static class SweepReport
                 if (points.Count > 0)
                 {
                     var markers = plot.Add.Markers(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), MarkerShape.FilledCircle, 9, FigureStyle.Palette[0].WithAlpha(0.6));
-                    markers.LegendText = "job";
+
                     var means = points.GroupBy(p => p.X).OrderBy(g => g.Key).Select(g => (X: g.Key, Y: g.Average(p => p.Y))).ToArray();
                     var line = plot.Add.ScatterLine(means.Select(m => m.X).ToArray(), means.Select(m => m.Y).ToArray(), FigureStyle.Palette[1]);
                     line.LineWidth = 2.5f;
                     line.MarkerSize = 0;
-                    line.LegendText = "mean over the other axes";
-                    plot.ShowLegend(Alignment.UpperRight);
                 }
 
                 if (log)
@@ -57,6 +55,7 @@ public static class SweepReport
                     plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
                     {
                         LabelFormatter = v => Math.Pow(10, v).ToString("G3", Inv),
+                        TargetTickCount = 5,
                     };
                 }
 
@@ -87,7 +86,7 @@ public static class SweepReport
             }
         }
 
-        string caption = $"Each headline metric (rows) against each axis of the sweep (columns). Every point is one job; the line joins the means over the jobs that share the axis value, i.e. averaged over the other axes. {jobs.Count} finished jobs.";
+        string caption = $"Each headline metric (rows) against each axis of the sweep (columns). Every point is one job; the orange line joins the means over the jobs that share the axis value, i.e. averaged over the other axes. {jobs.Count} finished jobs.";
         return FigureWriter.Write(panels, Math.Max(1, axes.Count), directory, name, caption, 560, 440);
     }
 
@@ -120,7 +119,7 @@ public static class SweepReport
             plot.Legend.FontSize = 11;
         }
 
-        string caption = "Held-out MSE of the linear probe at each job's headline site (its last residual-stream site) at every probed checkpoint, against the tokens the model had seen. Lower is better; curves that keep falling had not converged.";
+        string caption = "Held-out MSE of the linear probe at each job's headline site (the deepest residual-stream site probed at every checkpoint) at every probed checkpoint, against the tokens the model had seen. Lower is better; curves that keep falling had not converged.";
         return FigureWriter.Write([plot], 1, directory, name, caption, 1000, 640);
     }
 

@@ -75,8 +75,13 @@ public static class SweepComparison
             positions["job"] = row.Job.Index;
         }
 
-        // Headline site: the last single site (the deepest residual stream), not the concatenation.
-        string site = row.Sites.Keys.LastOrDefault(s => s != "concat") ?? row.Sites.Keys.FirstOrDefault() ?? string.Empty;
+        // Headline site: the deepest single site probed at every checkpoint (the run's emergence site), so the
+        // curve, the geometry and the metrics all describe one site; else the deepest single site.
+        var probeLines = RunPipeline.ReadProbeLines(dir);
+        var everyCheckpoint = probeLines.Select(l => (l["sites"]?.AsArray() ?? []).Select(s => s?["site"]?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal))
+            .Aggregate((HashSet<string>?)null, (acc, set) => acc is null ? set : [.. acc.Intersect(set, StringComparer.Ordinal)]);
+        string site = row.Sites.Keys.LastOrDefault(s => s != "concat" && (everyCheckpoint?.Contains(s) ?? true))
+            ?? row.Sites.Keys.LastOrDefault(s => s != "concat") ?? row.Sites.Keys.FirstOrDefault() ?? string.Empty;
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         if (row.ValidationLoss is double loss && row.LossFloor is double floor)
         {
@@ -98,7 +103,7 @@ public static class SweepComparison
 
         var tokens = new List<long>();
         var curve = new List<double>();
-        foreach (var line in RunPipeline.ReadProbeLines(dir))
+        foreach (var line in probeLines)
         {
             var entry = line["sites"]?.AsArray().FirstOrDefault(s => s?["site"]?.GetValue<string>() == site);
             if (entry?["mse_heldout"] is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
