@@ -115,8 +115,8 @@ public sealed class OptionsAndDecayTests
     [Fact]
     public void TheRunConfigRecordsWhichParametersAreDecayed()
     {
-        var run = new TrainingRun(BuiltinProcesses.Mess3(), "mess3", new Dictionary<string, double>(), Tiny, new TrainingOptions(weightDecay: 0.01), "unused");
-        var training = Trainer.ResolvedConfig(run)["training"]!;
+        var run = new TrainingRun(BuiltinProcesses.Mess3(), "mess3", new Dictionary<string, double>(), Tiny, new TrainingOptions(weightDecay: 0.01));
+        var training = BeliefLens.Runs.RunJson.ToNode(Trainer.ResolvedConfig(run))["training"]!;
         Assert.Equal("matrices", training["weight_decay_applies_to"]!.GetValue<string>());
         Assert.Equal(0.01, training["weight_decay"]!.GetValue<double>());
     }

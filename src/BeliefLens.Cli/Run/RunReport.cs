@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using BeliefLens.Analysis;
 using BeliefLens.Core;
 using BeliefLens.Reporting;
+using BeliefLens.Runs;
 using BeliefLens.Torch.Probing;
 
 namespace BeliefLens.Cli.Run;
@@ -18,34 +19,39 @@ public static class RunReport
     /// <summary>Belief-geometry panels stop growing at about this many prefixes.</summary>
     private const long GeometryPointBudget = 300_000;
 
+    /// <summary>Renders the finished run in <paramref name="dir"/>, holding its lock while it writes figures and report.html.</summary>
     public static string Render(string dir, IRunObserver? observer = null)
     {
-        foreach (string required in new[] { RunFiles.Config(dir), RunFiles.Summary(dir), RunFiles.FinalProbe(dir), RunFiles.TrueBeliefs(dir) })
-        {
-            if (!File.Exists(required))
-            {
-                throw new BeliefLensInputException($"report: {dir} is not a finished run ({Path.GetFileName(required)} is missing); run 'belieflens run' on it first.");
-            }
-        }
+        var run = new RunDirectory(dir);
+        RequireFinishedRun(run); // before the lock, which would create a file in a directory that is not a run
+        using var writer = run.Lock();
+        return Render(writer, observer);
+    }
 
-        string configText = File.ReadAllText(RunFiles.Config(dir));
-        var experiment = Experiment.FromJson(JsonFields.ParseObject(configText, RunFiles.Config(dir)));
+    /// <summary>Renders the finished run of a writer that already holds the lock (the run pipeline's last stage).</summary>
+    public static string Render(RunWriter writer, IRunObserver? observer = null)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var run = writer.Directory;
+        RequireFinishedRun(run);
+        var config = run.ReadConfig();
+        string configText = Encoding.UTF8.GetString(RunJson.Serialize(config, indented: true));
+        var experiment = Experiment.FromRunConfig(config);
         var process = experiment.ResolveProcess();
-        var summary = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))!.AsObject();
-        var final = JsonNode.Parse(File.ReadAllText(RunFiles.FinalProbe(dir)))!.AsObject();
+        var summary = RunJson.ToNode(run.ReadSummary());
+        var final = RunJson.ToNode(run.Probe.ReadResult());
         var sites = final["sites"]!.AsArray().Select(s => s!.AsObject()).ToList();
-        string figures = RunFiles.Figures(dir);
-        Directory.CreateDirectory(figures);
+        string figures = writer.CreateFolder(run.FiguresPath);
         string mainSite = RunPipeline.EmergenceSite(experiment.Model);
         var main = sites.FirstOrDefault(s => Str(s, "site") == mainSite) ?? sites[0];
         mainSite = Str(main, "site");
 
-        var truthArray = NpyFile.Read(RunFiles.TrueBeliefs(dir));
+        var truthArray = NpyFile.Read(run.Probe.TrueBeliefsPath);
         int states = truthArray.Shape[1];
-        var probabilities = NpyFile.Read(RunFiles.PrefixProbability(dir)).Data;
+        var probabilities = NpyFile.Read(run.Probe.PrefixProbabilityPath).Data;
         var truth = new BeliefPoints(truthArray.Data, states, probabilities);
-        var predicted = NpyFile.Read(RunFiles.Predicted(dir, mainSite)).Data;
-        var nextToken = NpyFile.Read(RunFiles.NextToken(dir));
+        var predicted = NpyFile.Read(run.Probe.PredictedPath(mainSite)).Data;
+        var nextToken = NpyFile.Read(run.Probe.NextTokenPath);
 
         // 1. The process's own belief geometry, exact, to the deepest level within budget.
         int depth = GeometryDepth(process, experiment.Model.NCtx);
@@ -58,19 +64,18 @@ public static class RunReport
             heldOutMse: Num(main, "mse_heldout"), heldOutR2: Num(main, "r2_heldout"));
 
         // 3. Emergence over training.
-        var lines = RunPipeline.ReadProbeLines(dir);
+        var lines = run.ReadProbeLines();
         var checkpoints = new List<CheckpointGeometry>();
         foreach (var line in lines)
         {
-            long step = line["step"]!.GetValue<long>();
-            string path = RunFiles.Emergence(dir, step);
-            var site = line["sites"]!.AsArray().Select(s => s!.AsObject()).FirstOrDefault(s => Str(s, "site") == mainSite);
+            string path = run.Probe.EmergenceStepPath(line.Step);
+            var site = line.Sites.FirstOrDefault(s => s.Site == mainSite);
             if (!File.Exists(path) || site is null)
             {
                 continue;
             }
 
-            checkpoints.Add(new CheckpointGeometry(line["tokens"]!.GetValue<long>(), Num(site, "mse_heldout") ?? double.NaN, NpyFile.Read(path).Data));
+            checkpoints.Add(new CheckpointGeometry(line.Tokens, site.MseHeldout ?? double.NaN, NpyFile.Read(path).Data));
         }
 
         FigureFile? emergence = null;
@@ -82,7 +87,7 @@ public static class RunReport
         }
 
         // 4. Loss against the floor.
-        var loss = Figures.Loss(ReadLoss(dir, summary), figures);
+        var loss = Figures.Loss(ReadLoss(run, summary), figures);
 
         // 5. Probe error per site with controls.
         var errors = Figures.ProbeErrors(
@@ -128,10 +133,21 @@ public static class RunReport
             configText,
             sections,
             MetricRows(experiment, summary, sites, main, final["mixture"] as JsonObject),
-            $"Made by belieflens from {Path.GetFullPath(dir)}. Re-render with: belieflens report {dir}");
-        HtmlReport.Write(model, RunFiles.Report(dir));
-        observer?.Info($"wrote {RunFiles.Report(dir)}");
-        return RunFiles.Report(dir);
+            $"Made by belieflens from {Path.GetFullPath(run.Path)}. Re-render with: belieflens report {run.Path}");
+        HtmlReport.Write(model, run.ReportPath);
+        observer?.Info($"wrote {run.ReportPath}");
+        return run.ReportPath;
+    }
+
+    private static void RequireFinishedRun(RunDirectory run)
+    {
+        foreach (string required in new[] { run.ConfigPath, run.SummaryPath, run.Probe.ResultPath, run.Probe.TrueBeliefsPath })
+        {
+            if (!File.Exists(required))
+            {
+                throw new BeliefLensInputException($"report: {run.Path} is not a finished run ({Path.GetFileName(required)} is missing); run 'belieflens run' on it first.");
+            }
+        }
     }
 
     /// <summary>
@@ -185,29 +201,16 @@ public static class RunReport
         return Math.Max(depth, Math.Min(maxDepth, 6));
     }
 
-    private static LossData ReadLoss(string dir, JsonObject summary)
+    private static LossData ReadLoss(RunDirectory run, JsonObject summary)
     {
         var tokens = new List<long>();
         var values = new List<double>();
-        if (File.Exists(RunFiles.Metrics(dir)))
+        foreach (var line in run.ReadMetrics())
         {
-            foreach (string text in File.ReadLines(RunFiles.Metrics(dir)))
+            if (line.ValLossMean is double v && line.Tokens > 0)
             {
-                JsonNode? node;
-                try
-                {
-                    node = JsonNode.Parse(text);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                    continue;
-                }
-
-                if (node?["val_loss_mean"] is JsonNode v && node["tokens"] is JsonNode t && t.GetValue<long>() > 0)
-                {
-                    tokens.Add(t.GetValue<long>());
-                    values.Add(v.GetValue<double>());
-                }
+                tokens.Add(line.Tokens);
+                values.Add(v);
             }
         }
 
