@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using BeliefLens.Core;
 
 namespace BeliefLens.Runs;
@@ -19,7 +20,7 @@ namespace BeliefLens.Runs;
 /// .lock, .lock-holder.json       the writer's lock and who holds it
 /// </code>
 /// </summary>
-public sealed class RunDirectory
+public sealed partial class RunDirectory
 {
     private const string ConfigFile = "config.json";
     private const string MetricsFile = "metrics.jsonl";
@@ -195,15 +196,41 @@ public sealed class RunDirectory
     }
 
     /// <summary>The lock, its holder record and files a kill left half-written: never part of a run.</summary>
-    internal static bool IsBookkeeping(string entry)
+    private bool IsBookkeeping(string entry)
     {
         string name = System.IO.Path.GetFileName(entry);
-        return name is LockFile or LockHolderFile || IsTemp(name);
+        return name is LockFile or LockHolderFile || (File.Exists(entry) && IsLeftover(entry));
     }
 
-    /// <summary>A file being written by this project's atomic writers (name.tmp, or name.tmp-PID by the .npy and figure writers).</summary>
-    internal static bool IsTemp(string name) =>
-        name.EndsWith(TempSuffix, StringComparison.Ordinal) || name.Contains(TempSuffix + "-", StringComparison.Ordinal);
+    /// <summary>
+    /// A file that a writer of this run was killed while writing: "name.tmp" (the run's own writer) or "name.tmp-PID"
+    /// (the .npy and figure writers), where name is a file this run writes. Anything else is not ours to delete.
+    /// </summary>
+    internal bool IsLeftover(string file)
+    {
+        var match = TempName().Match(System.IO.Path.GetFileName(file));
+        return match.Success && Owns(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file) ?? ".", match.Groups[1].Value));
+    }
+
+    /// <summary>The folders this run writes files into, where leftovers of a killed writer can be.</summary>
+    internal IEnumerable<string> Folders() => [Path, CheckpointsPath, Probe.Path, Probe.EmergencePath, FiguresPath];
+
+    /// <summary>True for a file this run (or a probe of one checkpoint kept at its top) writes.</summary>
+    private bool Owns(string file)
+    {
+        string folder = Full(System.IO.Path.GetDirectoryName(file) ?? ".");
+        string name = System.IO.Path.GetFileName(file);
+        bool probeFile = name == ProbeFolder.ResultFile || name.EndsWith(".npy", StringComparison.Ordinal);
+        return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or LockHolderFile || probeFile
+            : folder == Full(CheckpointsPath) ? name.StartsWith("step_", StringComparison.Ordinal)
+            : folder == Full(Probe.Path) || folder == Full(Probe.EmergencePath) ? probeFile
+            : folder == Full(FiguresPath);
+    }
+
+    private static string Full(string path) => System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(path));
+
+    [GeneratedRegex(@"^(.+)\.tmp(-[0-9]+)?$")]
+    private static partial Regex TempName();
 
     /// <summary>Run outputs that replacing the run deletes, config.json first (so a kill part-way leaves no run claimed).</summary>
     internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath];
@@ -264,7 +291,7 @@ public sealed class RunDirectory
     /// <summary>The files of a run's probe, or of a probe of one checkpoint: probe.json and the arrays beside it.</summary>
     public sealed class ProbeFolder
     {
-        private const string ResultFile = "probe.json";
+        internal const string ResultFile = "probe.json";
         private const string EmergenceFolder = "emergence";
 
         internal ProbeFolder(string path) => Path = path;

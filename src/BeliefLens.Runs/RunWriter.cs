@@ -189,9 +189,9 @@ public sealed class RunWriter : IDisposable
     /// <summary>Temp files are left only by a writer that was killed; holding the lock, no writer of ours is running.</summary>
     private void RemoveTempFiles()
     {
-        foreach (string file in System.IO.Directory.EnumerateFiles(Directory.Path, "*", SearchOption.AllDirectories))
+        foreach (string folder in Directory.Folders().Where(System.IO.Directory.Exists))
         {
-            if (RunDirectory.IsTemp(Path.GetFileName(file)))
+            foreach (string file in System.IO.Directory.EnumerateFiles(folder).Where(Directory.IsLeftover))
             {
                 File.Delete(file);
             }

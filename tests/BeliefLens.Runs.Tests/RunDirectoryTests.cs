@@ -86,19 +86,27 @@ public sealed class RunDirectoryTests : IDisposable
         File.WriteAllText(Path.Combine(run.Path, "probe", "beliefs_true.npy.tmp-4242"), "half");
         File.WriteAllText(Path.Combine(run.Path, ".lock"), string.Empty);
         File.WriteAllText(Path.Combine(run.Path, ".lock-holder.json"), "stale");
-        Assert.False(run.IsEmpty); // the (now empty) probe folder is not a leftover file
+        Assert.False(run.IsEmpty); // the probe folder is not a leftover file
         Directory.Delete(Path.Combine(run.Path, "probe"), recursive: true);
-        File.WriteAllText(run.ConfigPath + ".tmp", "{\"proc");
         Assert.True(run.IsEmpty);
         Assert.False(run.HoldsRun);
 
+        Directory.CreateDirectory(run.CheckpointsPath);
+        File.WriteAllText(run.CheckpointPath(20) + ".tmp", "half");
         using (run.Lock())
         {
             Assert.Equal([".lock", ".lock-holder.json"], Directory.GetFiles(run.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            Assert.Empty(Directory.GetFiles(run.CheckpointsPath));
         }
 
-        File.WriteAllText(Path.Combine(run.Path, "notes.txt"), "mine");
+        // A temp-looking file that is not one of the run's own is the user's: it stays, and the directory is not empty.
+        Directory.Delete(run.CheckpointsPath);
+        File.WriteAllText(Path.Combine(run.Path, "notes.tmp"), "mine");
         Assert.False(run.IsEmpty);
+        using (run.Lock())
+        {
+            Assert.Equal("mine", File.ReadAllText(Path.Combine(run.Path, "notes.tmp")));
+        }
     }
 
     [Fact]
