@@ -124,13 +124,16 @@ public sealed record SummaryProbe(
 public sealed record ProbeLine(long Step, long Tokens, IReadOnlyList<SiteMetrics> Sites);
 
 /// <summary>probe.json: the final probe of a run, or the probe of one checkpoint by <c>probe</c>.</summary>
-/// <param name="DistinctPrefixes">Set when the arrays beside it hold one row per distinct prefix (a run's probe/).</param>
+/// <param name="DistinctPrefixes">
+/// How many rows the arrays beside it hold when they hold one per distinct prefix (a run's probe/); null when they hold
+/// one per (sequence, position), as a probe of one checkpoint writes them.
+/// </param>
 public sealed record ProbeResult(
     string Process,
     string Weighting,
     int Sequences,
     bool Exhaustive,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? DistinctPrefixes,
+    int? DistinctPrefixes,
     IReadOnlyList<SiteMetrics> Sites,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MixtureResult? Mixture = null);
 

@@ -86,6 +86,33 @@ public sealed class RunRecordTests : IDisposable
             Text(RunJson.Serialize(new MetricsLine(10, 640, 1, 0.01, 1, [1.1, 0.9], 1, [1, 0.8], [1.1, 1.125]), indented: false)));
     }
 
+    [Fact]
+    public void EveryRecordReadsBackWhatItWroteWithOrWithoutItsOptionalFields()
+    {
+        static void RoundTrip<T>(T record)
+            where T : class
+        {
+            var back = RunJson.Deserialize<T>(RunJson.Serialize(record, indented: true), typeof(T).Name);
+            Assert.Null(RunJson.FirstDifference(record, back));
+            Assert.Equal(RunJson.Serialize(record, indented: false), RunJson.Serialize(back, indented: false));
+        }
+
+        var mixture = new MixtureResult("blocks.3.hook_resid_post", 3, new MixtureScore(3, 0.1, 0.2, 0.9, null), new MixtureScore(9, 0.01, 0.02, 0.98, 0.1));
+        var site = new SiteMetrics("blocks.0.hook_resid_post", 16, 324, 0.01, 0.02, 0.9, 0.8, 0.1, 0.03, null, 0.1, 0.14, 0.05, 0.06, 0.1, 0.7, 17, 120);
+        RoundTrip(Config());
+        RoundTrip(Config() with { Experiment = null, Probe = null, Model = Config().Model with { NormalizationType = null } });
+        RoundTrip(new MetricsLine(5, 320, 1.05, 0.002, 1234.5));
+        RoundTrip(new MetricsLine(10, 640, 1, 0.01, 1, [1.1, 0.9], 1, [1, 0.8], [1.1, 1.125]));
+        RoundTrip(new CheckpointSidecar(40, 2560, 40, [ulong.MaxValue, 0, 1, 2], 3.25, 0.85, "spec.json", new Dictionary<string, double>(), Config().Model, ulong.MaxValue));
+        var summary = new RunSummary("mess3", 40, 2560, 3.2, 0.81, 0.80, 1.0125, true, [0.9, 0.8], [0.89, 0.79]);
+        RoundTrip(summary);
+        RoundTrip(summary with { Experiment = "tiny", ProbeWeighting = "paper", Probes = [new SummaryProbe("concat", 0.1, 0.2, 0.9, 0.11, null, 0.05)], MixtureProbes = mixture });
+        RoundTrip(new ProbeLine(0, 0, [site, site with { Site = "concat", Warning = "rank deficient" }]));
+        RoundTrip(new ProbeResult("mess3", "prob", 81, true, null, [site]));
+        RoundTrip(new ProbeResult("mess3_mixture", "paper", 200, false, 123, [site], mixture));
+        RoundTrip(new LockHolder(42, "host", "belieflens run mess3", new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero)));
+    }
+
     [Theory]
     [InlineData("{\"step\":1,\"tokens\":2,\"train_loss\":1,\"lr\":0.1,\"tokens_per_s\":1,\"val_los\":[1]}", "$.val_los: unknown field")]
     [InlineData("{\"step\":1,\"step\":2,\"tokens\":2,\"train_loss\":1,\"lr\":0.1,\"tokens_per_s\":1}", "$.step: appears twice")]
