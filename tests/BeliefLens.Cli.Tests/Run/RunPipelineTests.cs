@@ -279,6 +279,54 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
     }
 
     [Fact]
+    public void ACheckpointCopiedWithItsSidecarIsProbedOnItsOwn()
+    {
+        using var temp = new TempDir();
+        var source = new RunDirectory(run.Directory);
+        string copy = temp.Combine("elsewhere", "step_0000040.pt");
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        File.Copy(source.CheckpointPath(40), copy);
+        File.Copy(source.SidecarPath(40), RunDirectory.SidecarPathOf(copy));
+
+        // Neither the process nor a model config is given: the sidecar has both, and the untrained control's seed.
+        const string Site = "blocks.0.hook_resid_post";
+        string outDir = temp.Combine("out");
+        var (code, output, _) = ChildCli.Run("probe", "--checkpoint", copy, "--sites", Site, "--round", "none", "--max-sequences", "200", "--out", outDir);
+        Assert.True(code == 0, output);
+        var probed = new RunDirectory(outDir).ProbeAtRoot.ReadResult();
+        Assert.Equal("mess3(x=0.05,alpha=0.85)", probed.Process); // the run's parameters, from the sidecar
+        Assert.Equal(source.Probe.ReadResult().Process, probed.Process);
+
+        // The same checkpoint, inputs and untrained network as the run's final probe: the in-sample numbers agree exactly.
+        var final = source.Probe.ReadResult().Sites.Single(s => s.Site == Site);
+        var site = Assert.Single(probed.Sites);
+        Assert.Equal(final.MseInsample, site.MseInsample);
+        Assert.Equal(final.UntrainedMse, site.UntrainedMse);
+
+        // Without its sidecar the checkpoint's model is unknown: one line asking for it.
+        File.Delete(RunDirectory.SidecarPathOf(copy));
+        (code, _, string error) = ChildCli.Run("probe", "--checkpoint", copy, "mess3", "--out", temp.Combine("out2"));
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: --config: ", error, StringComparison.Ordinal);
+        Assert.Contains("has no sidecar (step_0000040.json)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProbingARunDirectoryRecordsOneLinePerCheckpointElsewhere()
+    {
+        using var temp = new TempDir();
+        var (code, _, error) = ChildCli.Run("probe", "--checkpoint", run.Directory, "--out", run.Directory);
+        Assert.Equal(2, code);
+        Assert.Equal("error: --out: is the run directory being probed; give another directory (the run's probes.jsonl belongs to the run).", error.Trim());
+
+        string outDir = temp.Combine("out");
+        (code, string output, _) = ChildCli.Run("probe", "--checkpoint", run.Directory, "--sites", "blocks.0.hook_resid_post", "--out", outDir);
+        Assert.True(code == 0, output);
+        var source = new RunDirectory(run.Directory);
+        Assert.Equal(source.CompleteCheckpointSteps().Select(s => (s, s * 16 * 4)), new RunDirectory(outDir).ReadProbeLines().Select(l => (l.Step, l.Tokens)));
+    }
+
+    [Fact]
     public void ReportOnANonRunDirectoryIsAOneLineError()
     {
         using var temp = new TempDir();
