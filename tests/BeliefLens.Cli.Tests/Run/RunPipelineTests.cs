@@ -191,6 +191,27 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
     }
 
     [Fact]
+    public void AKillBetweenTheLastCheckpointAndSummaryJsonRedoesOnlyTheFinalValidation()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        var before = Snapshot(dir);
+        File.Delete(new RunDirectory(dir).SummaryPath);
+
+        var observer = new RecordingObserver();
+        RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
+
+        Assert.Equal("resuming from the last checkpoint", observer.DetailOf("train"));
+        Assert.Empty(observer.TrainingSteps);
+        Assert.Equal("all checkpoints already probed; skipped", observer.DetailOf("probe"));
+        var expected = new RunDirectory(run.Directory).ReadSummary();
+        var actual = new RunDirectory(dir).ReadSummary();
+        Assert.Null(RunJson.FirstDifference(expected with { WallSeconds = 0 }, actual with { WallSeconds = 0 })); // probes included
+        Assert.Equal(before.Where(kv => kv.Key != "summary.json"), Snapshot(dir).Where(kv => kv.Key != "summary.json"));
+    }
+
+    [Fact]
     public void ADifferentExperimentIsRefusedByFieldAndForceReplacesIt()
     {
         using var temp = new TempDir();
