@@ -18,7 +18,7 @@ public sealed class RunWriter : IDisposable
     {
         Directory = directory;
         _lock = lockStream;
-        _root = Path.GetFullPath(directory.Path) + Path.DirectorySeparatorChar;
+        _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory.Path)) + Path.DirectorySeparatorChar;
         try
         {
             RemoveTempFiles();

@@ -78,6 +78,24 @@ public sealed class RunDirectoryTests : IDisposable
     }
 
     [Fact]
+    public void ADirectoryGivenWithATrailingSeparatorIsTheSameDirectory()
+    {
+        var run = new RunDirectory(Path.Combine(_root, "run") + Path.DirectorySeparatorChar);
+        using (var writer = run.Lock())
+        {
+            writer.WriteConfig(RunRecordTests.Config());
+            writer.WriteArray(run.Probe.EmergenceStepPath(0), [1.0], 1);
+        }
+
+        Assert.True(Run().HoldsRun);
+        Assert.Throws<BeliefLensInputException>(() =>
+        {
+            using var first = Run().Lock();
+            using var second = run.Lock();
+        });
+    }
+
+    [Fact]
     public void LeftoversOfAKilledWriterDoNotMakeADirectoryNonEmptyAndAreRemovedByTheNextWriter()
     {
         var run = Run();

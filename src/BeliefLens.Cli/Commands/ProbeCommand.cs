@@ -191,7 +191,7 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
             ("ridge", "--ridge"), ("rcond", "--rcond"));
 
         var output = new RunDirectory(outDir);
-        if (source is not null && Path.GetFullPath(source.Path).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
+        if (source is not null && Path.TrimEndingDirectorySeparator(Path.GetFullPath(source.Path)) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir)))
         {
             throw new BeliefLensInputException("--out: is the run directory being probed; give another directory (the run's probes.jsonl belongs to the run).");
         }
