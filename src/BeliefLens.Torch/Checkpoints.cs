@@ -1,29 +1,33 @@
+using System.Buffers.Binary;
 using System.Collections;
-using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace BeliefLens.Torch;
 
 /// <summary>
-/// Checkpoints in a run directory: <c>checkpoints/step_XXXXXXX.pt</c> is a PyTorch state dict with TransformerLens
-/// names (<c>torch.load</c> works); <c>step_XXXXXXX.optim.pt</c> holds the optimizer buffers and
-/// <c>step_XXXXXXX.json</c> the step, token count and RNG state. Each file is written to a temp name and renamed;
-/// the model file is written last, so a checkpoint is complete exactly when all three exist.
+/// PyTorch state dicts (TransformerLens names; <c>torch.load</c> reads them) and a run's checkpoints. Where a
+/// checkpoint's files live and in which order they are written belongs to <see cref="RunDirectory"/>; this class turns
+/// models and optimizer buffers into those files' bytes and back. The bytes depend only on the tensors: the zip
+/// entries' timestamps are fixed, so the same seed gives byte-identical checkpoints.
 /// </summary>
 public static class Checkpoints
 {
-    public static string Directory(string runDir) => Path.Combine(runDir, "checkpoints");
-
-    public static string ModelPath(string runDir, long step) => Path.Combine(Directory(runDir), $"step_{step:D7}.pt");
-
     /// <summary>Saves a TransformerLens-named state dict in PyTorch format, atomically.</summary>
     public static void SaveStateDict(string path, IDictionary<string, Tensor> state)
     {
-        WriteAtomically(path, stream => PyTorchPickler.PickleStateDict(stream, CpuCopies(state), leaveOpen: true));
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes = Pickle(state);
+        string temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
     }
 
     /// <summary>Reads a PyTorch state dict (e.g. the paper's models or our checkpoints) into CPU tensors.</summary>
@@ -76,58 +80,19 @@ public static class Checkpoints
         return model;
     }
 
-    /// <summary>Steps of complete checkpoints in a run directory, ascending.</summary>
-    public static List<long> CompleteSteps(string runDir)
+    internal static void SaveTraining(RunWriter writer, HookedTransformer model, FlatOptimizer optimizer, CheckpointSidecar sidecar)
     {
-        string dir = Directory(runDir);
-        if (!System.IO.Directory.Exists(dir))
-        {
-            return [];
-        }
-
-        var steps = new List<long>();
-        foreach (string file in System.IO.Directory.EnumerateFiles(dir, "step_*.pt"))
-        {
-            string name = Path.GetFileNameWithoutExtension(file);
-            if (name.EndsWith(".optim", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            if (long.TryParse(name.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out long step)
-                && File.Exists(OptimizerPath(runDir, step)) && File.Exists(StatePath(runDir, step)))
-            {
-                steps.Add(step);
-            }
-        }
-
-        steps.Sort();
-        return steps;
-    }
-
-    internal static string OptimizerPath(string runDir, long step) => Path.Combine(Directory(runDir), $"step_{step:D7}.optim.pt");
-
-    internal static string StatePath(string runDir, long step) => Path.Combine(Directory(runDir), $"step_{step:D7}.json");
-
-    internal static void SaveTraining(string runDir, long step, HookedTransformer model, FlatOptimizer optimizer, JsonObject state)
-    {
-        System.IO.Directory.CreateDirectory(Directory(runDir));
         var buffers = new Dictionary<string, Tensor> { ["first_moment"] = optimizer.FirstMoment };
         if (optimizer.SecondMoment is not null)
         {
             buffers["second_moment"] = optimizer.SecondMoment;
         }
 
-        WriteAtomically(OptimizerPath(runDir, step), stream => PyTorchPickler.PickleStateDict(stream, CpuCopies(buffers), leaveOpen: true));
-        WriteAtomically(StatePath(runDir, step), stream =>
-        {
-            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
-            state.WriteTo(writer);
-        });
+        byte[] optimizerState = Pickle(buffers);
         var weights = model.StateDictTransformerLens();
         try
         {
-            SaveStateDict(ModelPath(runDir, step), weights);
+            writer.WriteCheckpoint(sidecar.Step, optimizerState, sidecar, Pickle(weights));
         }
         finally
         {
@@ -138,11 +103,13 @@ public static class Checkpoints
         }
     }
 
-    internal static JsonObject LoadTraining(string runDir, long step, HookedTransformer model, FlatOptimizer optimizer)
+    /// <summary>Loads checkpoint <paramref name="step"/> into the model and optimizer; returns its sidecar.</summary>
+    internal static CheckpointSidecar LoadTraining(RunDirectory run, long step, HookedTransformer model, FlatOptimizer optimizer)
     {
-        string modelPath = ModelPath(runDir, step);
+        var sidecar = run.ReadSidecar(step);
+        string modelPath = run.CheckpointPath(step);
         var state = LoadStateDict(modelPath);
-        var buffers = LoadStateDict(OptimizerPath(runDir, step));
+        var buffers = LoadStateDict(run.OptimizerStatePath(step));
         try
         {
             model.LoadStateDict(state, $"checkpoint {modelPath}");
@@ -153,12 +120,7 @@ public static class Checkpoints
                 CopyBuffer(buffers, "second_moment", optimizer.SecondMoment, step);
             }
 
-            return JsonNode.Parse(File.ReadAllText(StatePath(runDir, step))) as JsonObject
-                ?? throw new BeliefLensInputException($"checkpoint step {step}: state file is not a JSON object; delete the checkpoint or use --force.");
-        }
-        catch (JsonException)
-        {
-            throw new BeliefLensInputException($"checkpoint step {step}: state file is corrupt; delete that checkpoint or use --force.");
+            return sidecar;
         }
         finally
         {
@@ -179,18 +141,68 @@ public static class Checkpoints
         destination.copy_(source);
     }
 
-    private static Dictionary<string, Tensor> CpuCopies(IDictionary<string, Tensor> state) =>
-        state.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
-
-    internal static void WriteAtomically(string path, Action<Stream> write)
+    /// <summary>The PyTorch zip of a state dict, with every entry's modification time fixed (see <see cref="FixZipTimestamps"/>).</summary>
+    private static byte[] Pickle(IDictionary<string, Tensor> state)
     {
-        string temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        var copies = state.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous());
+        try
         {
-            write(stream);
-            stream.Flush(flushToDisk: true);
+            using var buffer = new MemoryStream();
+            PyTorchPickler.PickleStateDict(buffer, copies, leaveOpen: true);
+            byte[] bytes = buffer.ToArray();
+            FixZipTimestamps(bytes);
+            return bytes;
+        }
+        finally
+        {
+            foreach (var t in copies.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sets the DOS modification time and date of every entry of a zip archive to 1980-01-01 00:00, in the central
+    /// directory and in each local header: the pickler stamps entries with the wall clock, which is the only thing
+    /// that would make two checkpoints of the same weights differ. CRCs and data do not involve the time.
+    /// </summary>
+    internal static void FixZipTimestamps(Span<byte> zip)
+    {
+        const uint EndOfCentralDirectory = 0x06054b50, CentralHeader = 0x02014b50, LocalHeader = 0x04034b50;
+        const ushort Time = 0, Date = (1 << 5) | 1; // 00:00:00, 1980-01-01
+        int end = zip.Length - 22;
+        while (end >= 0 && BinaryPrimitives.ReadUInt32LittleEndian(zip[end..]) != EndOfCentralDirectory)
+        {
+            end--;
         }
 
-        File.Move(temp, path, overwrite: true);
+        if (end < 0)
+        {
+            throw new InvalidDataException("not a zip archive: no end-of-central-directory record.");
+        }
+
+        int entries = BinaryPrimitives.ReadUInt16LittleEndian(zip[(end + 10)..]);
+        int at = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(zip[(end + 16)..]));
+        for (int k = 0; k < entries; k++)
+        {
+            if (BinaryPrimitives.ReadUInt32LittleEndian(zip[at..]) != CentralHeader)
+            {
+                throw new InvalidDataException($"zip central directory entry {k} is malformed.");
+            }
+
+            BinaryPrimitives.WriteUInt16LittleEndian(zip[(at + 12)..], Time);
+            BinaryPrimitives.WriteUInt16LittleEndian(zip[(at + 14)..], Date);
+            int local = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(zip[(at + 42)..]));
+            if (BinaryPrimitives.ReadUInt32LittleEndian(zip[local..]) != LocalHeader)
+            {
+                throw new InvalidDataException($"zip local header of entry {k} is malformed.");
+            }
+
+            BinaryPrimitives.WriteUInt16LittleEndian(zip[(local + 10)..], Time);
+            BinaryPrimitives.WriteUInt16LittleEndian(zip[(local + 12)..], Date);
+            at += 46 + BinaryPrimitives.ReadUInt16LittleEndian(zip[(at + 28)..]) + BinaryPrimitives.ReadUInt16LittleEndian(zip[(at + 30)..])
+                + BinaryPrimitives.ReadUInt16LittleEndian(zip[(at + 32)..]);
+        }
     }
 }

@@ -1,8 +1,7 @@
 using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using static TorchSharp.torch;
 
 namespace BeliefLens.Torch;
@@ -18,110 +17,94 @@ public sealed record TrainingSummary(
 /// <summary>Raised when the loss becomes NaN or Inf; the last good checkpoint is kept.</summary>
 public sealed class TrainingDivergedException(string message) : Exception(message);
 
-/// <summary>What to train on and where: the resolved process plus how the user named it (for config.json).</summary>
-/// <paramref name="ExtraConfig"/> holds further sections (e.g. an experiment's probe settings) that config.json records too.
+/// <summary>What to do with a run directory that already holds a run.</summary>
+public enum ExistingRun
+{
+    /// <summary>Refuse it: only an empty directory gets a new run.</summary>
+    Refuse,
+
+    /// <summary>Continue it from its last complete checkpoint; its config.json must match field for field.</summary>
+    Resume,
+
+    /// <summary>Delete its outputs and start over.</summary>
+    Replace,
+}
+
+/// <summary>What to train on: the resolved process plus how the user named it (for config.json).</summary>
+/// <param name="Experiment">The experiment's name, recorded in config.json by the run pipeline.</param>
+/// <param name="Probe">The pipeline's probe settings, recorded in config.json so a resumed run must match them too.</param>
 public sealed record TrainingRun(Process Process, string ProcessSpec, IReadOnlyDictionary<string, double> ProcessParameters,
-    TransformerConfig Model, TrainingOptions Options, string RunDirectory, string Device = "cpu", JsonObject? ExtraConfig = null);
+    TransformerConfig Model, TrainingOptions Options, string Device = "cpu", string? Experiment = null, ProbeConfig? Probe = null);
 
 /// <summary>Trains a <see cref="HookedTransformer"/> on a process with checkpoints, metrics and exact validation.</summary>
 public static class Trainer
 {
-    public static JsonObject ResolvedConfig(TrainingRun run)
+    /// <summary>The run's config.json.</summary>
+    public static RunConfig ResolvedConfig(TrainingRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var parameters = new JsonObject();
-        foreach (var (k, v) in run.ProcessParameters.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            parameters[k] = v;
-        }
-
-        var config = new JsonObject
-        {
-            ["process"] = run.ProcessSpec,
-            ["process_name"] = run.Process.Name,
-            ["process_params"] = parameters,
-            ["model"] = run.Model.ToJson(),
-            ["training"] = run.Options.ToJson(),
-        };
-        foreach (var (key, value) in run.ExtraConfig ?? [])
-        {
-            config[key] = value?.DeepClone();
-        }
-
-        return config;
+        var parameters = run.ProcessParameters.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return new RunConfig(run.ProcessSpec, run.Process.Name, parameters, run.Model.ToRecord(), run.Options.ToRecord(), run.Experiment, run.Probe);
     }
 
     /// <summary>
-    /// Prepares the run directory: a fresh one gets config.json; one holding a run is refused unless
-    /// <paramref name="resume"/> (the configs must match) or <paramref name="force"/> (the old run is deleted).
-    /// Returns the step to resume from (0 for a fresh run).
+    /// Prepares the run directory: a fresh one gets config.json; one holding a run is refused, resumed (the configs
+    /// must match) or replaced, as <paramref name="existing"/> says. Returns the step to resume from (0 for a fresh run).
     /// </summary>
-    public static long PrepareDirectory(TrainingRun run, bool resume, bool force)
+    public static long PrepareDirectory(TrainingRun run, RunWriter directory, ExistingRun existing)
     {
         ArgumentNullException.ThrowIfNull(run);
-        string dir = run.RunDirectory;
-        string configPath = Path.Combine(dir, "config.json");
-        string config = ResolvedConfig(run).ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        if (resume && force)
+        ArgumentNullException.ThrowIfNull(directory);
+        var dir = directory.Directory;
+        var config = ResolvedConfig(run);
+        if (dir.HoldsRun && existing != ExistingRun.Replace)
         {
-            throw new BeliefLensInputException("--resume and --force: give one of them, not both.");
-        }
-
-        if (File.Exists(configPath) && !force)
-        {
-            if (!resume)
+            if (existing == ExistingRun.Refuse)
             {
-                throw new BeliefLensInputException($"--out {dir}: already holds a run; pass --resume to continue it or --force to replace it.");
+                throw new BeliefLensInputException($"{dir.Path}: already holds a run; resume it or replace it.");
             }
 
-            string existing = File.ReadAllText(configPath);
-            if (!JsonNode.DeepEquals(JsonNode.Parse(existing), JsonNode.Parse(config)))
+            if (RunJson.FirstDifference(dir.ReadConfig(), config) is string difference)
             {
-                throw new BeliefLensInputException($"--resume: the options differ from {configPath}; resume with the original options or use --force to start over.");
+                throw new BeliefLensInputException($"{dir.ConfigPath}: holds a different run ({difference}); resume it with its own settings, or replace it.");
             }
 
-            var steps = Checkpoints.CompleteSteps(dir);
+            var steps = dir.CompleteCheckpointSteps();
             return steps.Count == 0 ? 0 : steps[^1];
         }
 
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        if (!dir.IsEmpty)
         {
-            if (!force)
+            if (existing != ExistingRun.Replace)
             {
-                throw new BeliefLensInputException(resume
-                    ? $"--resume: {dir} holds no run (no config.json); choose an empty directory or use --force."
-                    : $"--out {dir}: is not empty and holds no run; choose an empty directory or use --force.");
+                throw new BeliefLensInputException($"{dir.Path}: is not empty and holds no run; choose an empty directory, or replace its contents.");
             }
 
-            foreach (string name in new[] { "config.json", "metrics.jsonl", "summary.json" })
-            {
-                File.Delete(Path.Combine(dir, name));
-            }
-
-            if (Directory.Exists(Checkpoints.Directory(dir)))
-            {
-                Directory.Delete(Checkpoints.Directory(dir), recursive: true);
-            }
+            directory.ClearForReplacement();
         }
 
-        Directory.CreateDirectory(dir);
-        Checkpoints.WriteAtomically(configPath, s => s.Write(System.Text.Encoding.UTF8.GetBytes(config)));
+        directory.WriteConfig(config);
         return 0;
     }
 
-    /// <summary>Runs training to the end (or until cancelled, after which --resume continues it).</summary>
-    public static TrainingSummary Run(TrainingRun run, bool resume = false, bool force = false,
+    /// <summary>
+    /// Trains in <paramref name="directory"/> (whose lock the caller holds) to the end, or until cancelled; a cancelled
+    /// or killed run continues from its last checkpoint with <see cref="ExistingRun.Resume"/>.
+    /// </summary>
+    public static TrainingSummary Run(TrainingRun run, RunWriter directory, ExistingRun existing = ExistingRun.Refuse,
         Action<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var (process, modelConfig, options, dir) = (run.Process, run.Model, run.Options, run.RunDirectory);
+        ArgumentNullException.ThrowIfNull(directory);
+        var (process, modelConfig, options, dir) = (run.Process, run.Model, run.Options, directory.Directory);
         if (modelConfig.DVocab != process.VocabSize)
         {
-            throw new BeliefLensInputException($"d_vocab: the model has {modelConfig.DVocab} tokens but the process emits {process.VocabSize}; set d_vocab to {process.VocabSize}.");
+            throw new BeliefLensInputException($"model.d_vocab: the model has {modelConfig.DVocab} tokens but the process emits {process.VocabSize}; set it to {process.VocabSize}.");
         }
 
         Device device = ParseDevice(run.Device);
-        long startStep = PrepareDirectory(run, resume, force);
+        var config = ResolvedConfig(run);
+        long startStep = PrepareDirectory(run, directory, existing);
         int nCtx = modelConfig.NCtx;
         using var model = new HookedTransformer(modelConfig, device, options.Seed);
         using var optimizer = new FlatOptimizer(model, options);
@@ -131,15 +114,13 @@ public static class Trainer
         if (startStep > 0)
         {
             var state = Checkpoints.LoadTraining(dir, startStep, model, optimizer);
-            optimizer.StepCount = state["optimizer_steps"]!.GetValue<long>();
-            source.Rng = Rng.FromState(state["rng_state"]!.AsArray().Select(n => ulong.Parse(n!.GetValue<string>(), CultureInfo.InvariantCulture)).ToArray());
-            priorWall = state["wall_seconds"]!.GetValue<double>();
+            optimizer.StepCount = state.OptimizerSteps;
+            source.Rng = Rng.FromState(state.RngState.ToArray());
+            priorWall = state.WallSeconds;
         }
 
         var checkpointSteps = options.CheckpointSteps();
-        string metricsPath = Path.Combine(dir, "metrics.jsonl");
-        TruncateMetrics(metricsPath, startStep);
-        using var metrics = new StreamWriter(metricsPath, append: true);
+        using var metrics = directory.OpenMetrics(keepThroughStep: startStep);
         long tokensPerStep = (long)options.BatchSize * nCtx;
         var clock = Stopwatch.StartNew();
         var windowClock = Stopwatch.StartNew();
@@ -176,48 +157,36 @@ public static class Trainer
                 windowStart = done;
                 if (!double.IsFinite(lastLoss) || (checkpoint && !model.FlatParameters.isfinite().all().item<bool>()))
                 {
-                    var good = Checkpoints.CompleteSteps(dir);
+                    var good = dir.CompleteCheckpointSteps();
                     string kept = good.Count > 0 ? $"the last good checkpoint is step {good[^1]}" : "no checkpoint was written";
                     throw new TrainingDivergedException(
-                        $"training diverged: the loss became {lastLoss.ToString(CultureInfo.InvariantCulture)} by step {done}; {kept}. Lower --lr or raise grad_clip, then rerun with --force.");
+                        $"training diverged: the loss became {lastLoss.ToString(CultureInfo.InvariantCulture)} by step {done}; {kept}. Lower training.learning_rate or raise training.grad_clip, then start the run over.");
                 }
 
-                var line = new JsonObject
-                {
-                    ["step"] = done,
-                    ["tokens"] = done * tokensPerStep,
-                    ["train_loss"] = lastLoss,
-                    ["lr"] = lr,
-                    ["tokens_per_s"] = Math.Round(tokensPerSecond, 1),
-                };
+                var line = new MetricsLine(done, done * tokensPerStep, lastLoss, lr, Math.Round(tokensPerSecond, 1));
                 lastValidation = null;
                 if (evaluate)
                 {
                     lastValidation = validation.Evaluate(model);
-                    line["val_loss"] = ToJsonArray(lastValidation);
-                    line["val_loss_mean"] = lastValidation.Average();
-                    line["loss_floor"] = ToJsonArray(validation.Floor);
-                    line["relative_loss"] = ToJsonArray(lastValidation.Select((l, t) => l / validation.Floor[t]).ToArray());
+                    line = line with
+                    {
+                        ValLoss = Rounded(lastValidation),
+                        ValLossMean = lastValidation.Average(),
+                        LossFloor = Rounded(validation.Floor),
+                        RelativeLoss = Rounded(lastValidation.Select((l, t) => l / validation.Floor[t]).ToArray()),
+                    };
                     windowClock.Restart();
                 }
 
-                metrics.WriteLine(line.ToJsonString());
-                metrics.Flush();
+                metrics.Append(line);
                 progress?.Invoke(new TrainingProgress(done, options.Steps, lastLoss, validation.FloorMean, tokensPerSecond, lastValidation));
             }
 
             if (checkpoint)
             {
-                var state = new JsonObject
-                {
-                    ["step"] = done,
-                    ["tokens"] = done * tokensPerStep,
-                    ["optimizer_steps"] = optimizer.StepCount,
-                    ["rng_state"] = new JsonArray(source.Rng.GetState().Select(w => (JsonNode)w.ToString(CultureInfo.InvariantCulture)).ToArray()),
-                    ["wall_seconds"] = priorWall + clock.Elapsed.TotalSeconds,
-                    ["train_loss"] = lastLoss,
-                };
-                Checkpoints.SaveTraining(dir, done, model, optimizer, state);
+                var sidecar = new CheckpointSidecar(done, done * tokensPerStep, optimizer.StepCount, source.Rng.GetState(),
+                    priorWall + clock.Elapsed.TotalSeconds, lastLoss, config.Process, config.ProcessParams, config.Model, options.Seed);
+                Checkpoints.SaveTraining(directory, model, optimizer, sidecar);
             }
         }
 
@@ -225,65 +194,29 @@ public static class Trainer
         var summary = new TrainingSummary(
             run.ProcessSpec, options.Steps, options.Steps * tokensPerStep, priorWall + clock.Elapsed.TotalSeconds,
             finalValidation.Average(), validation.FloorMean, finalValidation, validation.Floor, validation.IsExact);
-        WriteSummary(dir, summary);
+        directory.WriteSummary(new RunSummary(
+            summary.Process, summary.Steps, summary.Tokens, Math.Round(summary.WallSeconds, 3), summary.ValidationLoss, summary.LossFloor,
+            summary.ValidationLoss / summary.LossFloor, summary.ExactValidation, Rounded(summary.ValidationLossPerPosition),
+            Rounded(summary.LossFloorPerPosition)));
         return summary;
     }
 
+    /// <summary>The device named by a run's <c>device</c> field: cpu, cuda or cuda:N.</summary>
     public static Device ParseDevice(string name)
     {
         if (name is not ("cpu" or "cuda") && !name.StartsWith("cuda:", StringComparison.Ordinal))
         {
-            throw new BeliefLensInputException($"--device: '{name}' is not supported; use cpu or cuda.");
+            throw new BeliefLensInputException($"device: '{name}' is not supported; use cpu or cuda.");
         }
 
         if (name.StartsWith("cuda", StringComparison.Ordinal) && !TorchSharp.torch.cuda.is_available())
         {
-            throw new BeliefLensInputException("--device: CUDA is not available here (TorchSharp-cpu build or no GPU); use --device cpu.");
+            throw new BeliefLensInputException("device: CUDA is not available here (TorchSharp-cpu build or no GPU); use cpu.");
         }
 
         return new Device(name);
     }
 
-    private static JsonArray ToJsonArray(double[] values) => new(values.Select(v => (JsonNode)JsonValue.Create(Math.Round(v, 7))).ToArray());
-
-    private static void WriteSummary(string dir, TrainingSummary s)
-    {
-        var json = new JsonObject
-        {
-            ["process"] = s.Process,
-            ["steps"] = s.Steps,
-            ["tokens"] = s.Tokens,
-            ["wall_seconds"] = Math.Round(s.WallSeconds, 3),
-            ["validation_loss"] = s.ValidationLoss,
-            ["loss_floor"] = s.LossFloor,
-            ["relative_loss"] = s.ValidationLoss / s.LossFloor,
-            ["validation_exact"] = s.ExactValidation,
-            ["validation_loss_per_position"] = ToJsonArray(s.ValidationLossPerPosition),
-            ["loss_floor_per_position"] = ToJsonArray(s.LossFloorPerPosition),
-        };
-        Checkpoints.WriteAtomically(Path.Combine(dir, "summary.json"),
-            stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
-    }
-
-    /// <summary>On resume, drop metric lines written after the checkpoint we restart from.</summary>
-    private static void TruncateMetrics(string path, long startStep)
-    {
-        if (!File.Exists(path))
-        {
-            return;
-        }
-
-        var kept = File.ReadAllLines(path).Where(line =>
-        {
-            try
-            {
-                return JsonNode.Parse(line)?["step"]?.GetValue<long>() <= startStep;
-            }
-            catch (JsonException)
-            {
-                return false; // a line cut off by a kill
-            }
-        }).ToList();
-        File.WriteAllLines(path, kept);
-    }
+    /// <summary>Per-position losses rounded to 7 decimals, as metrics.jsonl and summary.json keep them.</summary>
+    private static double[] Rounded(IEnumerable<double> values) => values.Select(v => Math.Round(v, 7)).ToArray();
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 
 namespace BeliefLens.Torch;
 
@@ -172,6 +173,21 @@ public sealed record TrainingOptions
         ["exact_validation_limit"] = ExactValidationLimit,
         ["validation_samples"] = ValidationSamples,
     };
+
+    /// <summary>The training section of a run's config.json.</summary>
+    public TrainingConfig ToRecord() => new(
+        Steps, BatchSize, LearningRate, Optimizer, WeightDecay, WeightDecayAppliesTo, Beta1, Beta2, Momentum, WarmupSteps, LrSchedule,
+        MinLrFraction, GradClip, Seed, Data, EvalEvery, CheckpointEvery, LogSpacedCheckpoints, LossReadEvery, ExactValidationLimit, ValidationSamples);
+
+    /// <summary>Options from a run's record, validated like any other (errors name <c>training.x</c>).</summary>
+    public static TrainingOptions FromRecord(TrainingConfig r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new TrainingOptions(
+            r.Steps, r.BatchSize, r.LearningRate, r.Optimizer, r.WeightDecay, r.Beta1, r.Beta2, r.Momentum, r.WarmupSteps, r.LrSchedule,
+            r.MinLrFraction, r.GradClip, r.Seed, r.Data, r.EvalEvery, r.CheckpointEvery, r.LogCheckpoints, r.LossReadEvery,
+            r.ExactValidationLimit, r.ValidationSamples, r.WeightDecayAppliesTo);
+    }
 
     /// <summary>Returns <paramref name="value"/> when <paramref name="ok"/>; otherwise throws naming the JSON path training.<paramref name="field"/>.</summary>
     private static T Valid<T>(T value, bool ok, string field, string fix) =>

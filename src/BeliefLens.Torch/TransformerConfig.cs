@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 
 namespace BeliefLens.Torch;
 
@@ -71,6 +72,23 @@ public sealed record TransformerConfig
         ["normalization_type"] = LayerNorm ? "LN" : null,
         ["attn_only"] = AttnOnly,
     };
+
+    /// <summary>The model section of a run's config.json and of a checkpoint's sidecar.</summary>
+    public ModelConfig ToRecord() => new(NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm ? "LN" : null, AttnOnly);
+
+    /// <summary>A model from a run's record, validated like any other (errors name <c>model.x</c>).</summary>
+    public static TransformerConfig FromRecord(ModelConfig record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        bool layerNorm = record.NormalizationType switch
+        {
+            null => false,
+            "LN" => true,
+            string other => throw new BeliefLensInputException($"model.normalization_type: '{other}' is not supported; use \"LN\" or null (no normalization)."),
+        };
+        return new TransformerConfig(record.NLayers, record.DModel, record.NHeads, record.DHead, record.DMlp, record.NCtx, record.DVocab,
+            record.ActFn, layerNorm, record.AttnOnly);
+    }
 
     /// <summary>
     /// Parses a model config. Unknown fields are rejected by name unless <paramref name="ignoreUnknown"/>

@@ -56,6 +56,13 @@ public sealed class TrainCommandTests : IDisposable
     public void BadOptionsFailWithOneLine()
     {
         Assert.Contains("--device", Run("train", "--device", "tpu", "--steps", "1", "--out", Path.Combine(_root, "d")).Error);
+
+        // The library names training.learning_rate; the command says which flag that was.
+        var (code, error) = Run("train", "--lr", "0", "--steps", "1", "--out", Path.Combine(_root, "d"));
+        Assert.Equal(2, code);
+        Assert.Equal("error: --lr: 0 is invalid; must be a positive learning rate.", error.Trim());
+        Assert.Equal("error: --resume and --force: give one of them, not both.", Run("train", "--resume", "--force", "--out", Path.Combine(_root, "d")).Error.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_root, "d")));
         Assert.Contains("--out", Run("train", "--steps", "1").Error);
         Assert.Contains("unknown benchmark", Run("bench", "nothing").Error);
     }

@@ -1,4 +1,6 @@
+using BeliefLens.Analysis;
 using BeliefLens.Core;
+using BeliefLens.Torch.Probing;
 using static TorchSharp.torch;
 
 namespace BeliefLens.Torch.Tests;
@@ -25,6 +27,32 @@ public sealed class OptionsAndDecayTests
         var longer = options with { Steps = 20, WeightDecay = 0.1 };
         Assert.Equal(20, longer.Steps);
         Assert.Equal(10, options.Steps);
+    }
+
+    [Fact]
+    public void AWithExpressionCannotBuildInvalidProbeOptions()
+    {
+        var options = new ProbeOptions(sites: ["blocks.0.hook_resid_post"]);
+        Assert.Equal("probe.fit_fraction: 1 is invalid; must lie strictly between 0 and 1 (the paper fits on 0.2 of the sequences).",
+            Assert.Throws<BeliefLensInputException>(() => options with { FitFraction = 1 }).Message);
+        Assert.StartsWith("probe.max_sequences: 0 is invalid", Assert.Throws<BeliefLensInputException>(() => options with { MaxSequences = 0 }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.chunk: 0 is invalid", Assert.Throws<BeliefLensInputException>(() => options with { Chunk = 0 }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.distance_points: 1 is invalid", Assert.Throws<BeliefLensInputException>(() => options with { DistancePoints = 1 }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.round_decimals: 16 is invalid", Assert.Throws<BeliefLensInputException>(() => options with { RoundDecimals = 16 }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.sites: [] is invalid", Assert.Throws<BeliefLensInputException>(() => options with { Sites = [] }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.sites: ", Assert.Throws<BeliefLensInputException>(() => options with { Sites = ["a", "a"] }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.positions: -1 is invalid", Assert.Throws<BeliefLensInputException>(() => options with { Positions = [-1] }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.weighting: ", Assert.Throws<BeliefLensInputException>(() => options with { Weighting = (ProbeWeighting)7 }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.fit: ", Assert.Throws<BeliefLensInputException>(() => options with { Fit = null! }).Message, StringComparison.Ordinal);
+        Assert.StartsWith("probe.fit_fraction:", Assert.Throws<BeliefLensInputException>(() => new ProbeOptions(fitFraction: 0)).Message, StringComparison.Ordinal);
+
+        // Valid changes go through; the lists are the record's own copies, so changing the caller's list later changes nothing.
+        var sites = new List<string> { "blocks.0.hook_resid_pre" };
+        var changed = options with { Sites = sites, RoundDecimals = null, Chunk = 7 };
+        sites.Add("blocks.0.hook_resid_pre");
+        Assert.Equal(["blocks.0.hook_resid_pre"], changed.Sites);
+        Assert.Equal(7, changed.Chunk);
+        Assert.Equal(["blocks.0.hook_resid_post"], options.Sites);
     }
 
     [Fact]
@@ -115,8 +143,8 @@ public sealed class OptionsAndDecayTests
     [Fact]
     public void TheRunConfigRecordsWhichParametersAreDecayed()
     {
-        var run = new TrainingRun(BuiltinProcesses.Mess3(), "mess3", new Dictionary<string, double>(), Tiny, new TrainingOptions(weightDecay: 0.01), "unused");
-        var training = Trainer.ResolvedConfig(run)["training"]!;
+        var run = new TrainingRun(BuiltinProcesses.Mess3(), "mess3", new Dictionary<string, double>(), Tiny, new TrainingOptions(weightDecay: 0.01));
+        var training = BeliefLens.Runs.RunJson.ToNode(Trainer.ResolvedConfig(run))["training"]!;
         Assert.Equal("matrices", training["weight_decay_applies_to"]!.GetValue<string>());
         Assert.Equal(0.01, training["weight_decay"]!.GetValue<double>());
     }

@@ -1,4 +1,5 @@
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using static TorchSharp.torch;
 
 namespace BeliefLens.Torch.Tests;
@@ -16,16 +17,26 @@ public sealed class TrainingTests : IDisposable
         }
     }
 
-    private TrainingRun Run(string name, TrainingOptions options, TransformerConfig? model = null) =>
-        new(BuiltinProcesses.Mess3(), "mess3", new Dictionary<string, double>(), model ?? Tiny, options, Path.Combine(_root, name));
+    private TrainingRun Run(TrainingOptions options, TransformerConfig? model = null) =>
+        new(BuiltinProcesses.Mess3(), "mess3", new Dictionary<string, double>(), model ?? Tiny, options);
+
+    private RunDirectory Dir(string name) => new(Path.Combine(_root, name));
+
+    /// <summary>Trains in the named directory, holding its lock as every writer must.</summary>
+    private TrainingSummary Train(TrainingRun run, string name, ExistingRun existing = ExistingRun.Refuse,
+        Action<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        using var writer = Dir(name).Lock("TrainingTests");
+        return Trainer.Run(run, writer, existing, progress, cancellation);
+    }
 
     private static TrainingOptions Short(long steps = 60, string data = "sampled", string optimizer = "adamw") =>
         new(steps: steps, batchSize: 16, learningRate: 3e-3, optimizer: optimizer, warmupSteps: 5, seed: 11, data: data,
             evalEvery: 1000, checkpointEvery: 20, lossReadEvery: 10);
 
-    private static float[] FinalWeights(string runDir, long step)
+    private float[] FinalWeights(string name, long step)
     {
-        var state = Checkpoints.LoadStateDict(Checkpoints.ModelPath(runDir, step));
+        var state = Checkpoints.LoadStateDict(Dir(name).CheckpointPath(step));
         return state.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Where(kv => kv.Value.dtype == float32)
             .SelectMany(kv => kv.Value.data<float>().ToArray()).ToArray();
@@ -35,7 +46,7 @@ public sealed class TrainingTests : IDisposable
     public void ATinyModelLearnsTowardTheFloor()
     {
         var options = new TrainingOptions(steps: 400, batchSize: 64, learningRate: 1e-2, warmupSteps: 20, seed: 3, evalEvery: 400, checkpointEvery: 0);
-        var run = Run("learn", options);
+        var run = Run(options);
         using var validation = ValidationSet.Create(run.Process, Tiny.NCtx, 200_000, 1, 0, CPU);
         using (var untrained = new HookedTransformer(Tiny, seed: 3))
         {
@@ -43,18 +54,21 @@ public sealed class TrainingTests : IDisposable
             Assert.True(before > validation.FloorMean + 0.2, $"untrained loss {before} should be near ln 3");
         }
 
-        var summary = Trainer.Run(run);
+        var summary = Train(run, "learn");
         Assert.True(summary.ExactValidation);
         Assert.Equal(validation.FloorMean, summary.LossFloor, 9);
         Assert.True(summary.ValidationLoss >= summary.LossFloor - 1e-6);
         Assert.True(summary.ValidationLoss < summary.LossFloor * 1.03, $"validation {summary.ValidationLoss} vs floor {summary.LossFloor}");
-        Assert.True(File.Exists(Path.Combine(run.RunDirectory, "summary.json")));
-        Assert.True(File.Exists(Checkpoints.ModelPath(run.RunDirectory, 400)));
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.RunDirectory, "summary.json")))!;
-        foreach (string key in new[] { "process", "steps", "tokens", "wall_seconds", "validation_loss", "loss_floor" })
-        {
-            Assert.NotNull(json[key]);
-        }
+        Assert.True(File.Exists(Dir("learn").CheckpointPath(400)));
+        var written = Dir("learn").ReadSummary();
+        Assert.Equal(("mess3", 400L, 400L * 64 * 4), (written.Process, written.Steps, written.Tokens));
+        Assert.Equal(summary.ValidationLoss, written.ValidationLoss);
+        Assert.Equal(summary.LossFloor, written.LossFloor);
+
+        // The checkpoint carries what loading it on its own needs.
+        var sidecar = RunDirectory.ReadSidecarOf(Dir("learn").CheckpointPath(400))!;
+        Assert.Equal(Tiny, TransformerConfig.FromRecord(sidecar.Model));
+        Assert.Equal(("mess3", 3UL, 400L * 64 * 4), (sidecar.Process, sidecar.Seed, sidecar.Tokens));
     }
 
     [Theory]
@@ -62,66 +76,77 @@ public sealed class TrainingTests : IDisposable
     [InlineData("exact", "sgd")]
     public void TheSameSeedGivesIdenticalWeights(string data, string optimizer)
     {
-        var a = Run($"a-{data}", Short(40, data, optimizer));
-        var b = Run($"b-{data}", Short(40, data, optimizer));
-        Trainer.Run(a);
-        Trainer.Run(b);
-        Assert.Equal(FinalWeights(a.RunDirectory, 40), FinalWeights(b.RunDirectory, 40));
+        var run = Run(Short(40, data, optimizer));
+        Train(run, $"a-{data}");
+        Train(run, $"b-{data}");
+        Assert.Equal(FinalWeights($"a-{data}", 40), FinalWeights($"b-{data}", 40));
+
+        // Byte for byte, checkpoints included: nothing in them depends on the clock.
+        foreach (long step in new long[] { 20, 40 })
+        {
+            Assert.Equal(File.ReadAllBytes(Dir($"a-{data}").CheckpointPath(step)), File.ReadAllBytes(Dir($"b-{data}").CheckpointPath(step)));
+            Assert.Equal(File.ReadAllBytes(Dir($"a-{data}").OptimizerStatePath(step)), File.ReadAllBytes(Dir($"b-{data}").OptimizerStatePath(step)));
+        }
     }
 
     [Fact]
     public void AKilledRunResumesToTheSameFinalWeights()
     {
-        var whole = Run("whole", Short());
-        Trainer.Run(whole);
+        var run = Run(Short());
+        Train(run, "whole");
 
-        var killed = Run("killed", Short());
         using var cancel = new CancellationTokenSource();
-        Assert.Throws<OperationCanceledException>(() => Trainer.Run(killed, progress: p =>
+        Assert.Throws<OperationCanceledException>(() => Train(run, "killed", progress: p =>
         {
             if (p.Step == 50)
             {
                 cancel.Cancel(); // dies between checkpoints 40 and 60
             }
         }, cancellation: cancel.Token));
-        Assert.Equal([20L, 40L], Checkpoints.CompleteSteps(killed.RunDirectory));
+        Assert.Equal([20L, 40L], Dir("killed").CompleteCheckpointSteps());
 
-        var error = Assert.Throws<BeliefLensInputException>(() => Trainer.Run(killed));
-        Assert.Contains("--resume", error.Message);
-        Trainer.Run(killed, resume: true);
-        Assert.Equal(FinalWeights(whole.RunDirectory, 60), FinalWeights(killed.RunDirectory, 60));
-        int lines = File.ReadAllLines(Path.Combine(killed.RunDirectory, "metrics.jsonl")).Length;
-        Assert.Equal(File.ReadAllLines(Path.Combine(whole.RunDirectory, "metrics.jsonl")).Length, lines);
+        var error = Assert.Throws<BeliefLensInputException>(() => Train(run, "killed"));
+        Assert.Equal($"{Dir("killed").Path}: already holds a run; resume it or replace it.", error.Message); // no CLI flags in the library
+        Train(run, "killed", ExistingRun.Resume);
+        Assert.Equal(FinalWeights("whole", 60), FinalWeights("killed", 60));
+        Assert.Equal(File.ReadAllBytes(Dir("whole").CheckpointPath(60)), File.ReadAllBytes(Dir("killed").CheckpointPath(60)));
+
+        // metrics.jsonl: the lines logged after step 40 and before the cancel were dropped on resume and logged again.
+        static IEnumerable<string> WithoutClock(RunDirectory dir) => dir.ReadMetrics().Select(m => RunJson.ToNode(m with { TokensPerS = 0 }).ToJsonString());
+        Assert.Equal(WithoutClock(Dir("whole")), WithoutClock(Dir("killed")));
     }
 
     [Fact]
     public void ResumeWithDifferentOptionsAndCorruptCheckpointsAreRefused()
     {
-        var run = Run("strict", Short(20));
-        Trainer.Run(run);
+        var run = Run(Short(20));
+        Train(run, "strict");
         var changed = run with { Options = Short(20) with { LearningRate = 1e-4 } };
-        Assert.Contains("differ", Assert.Throws<BeliefLensInputException>(() => Trainer.Run(changed, resume: true)).Message);
+        var different = Assert.Throws<BeliefLensInputException>(() => Train(changed, "strict", ExistingRun.Resume)).Message;
+        Assert.Contains("holds a different run (training.learning_rate is 0.003 there, 0.0001 here)", different);
+        Assert.DoesNotContain("--", different);
 
-        File.WriteAllText(Checkpoints.ModelPath(run.RunDirectory, 20), "not a pickle");
-        var corrupt = Assert.Throws<BeliefLensInputException>(() => Trainer.Run(run, resume: true));
+        File.WriteAllText(Dir("strict").CheckpointPath(20), "not a pickle");
+        var corrupt = Assert.Throws<BeliefLensInputException>(() => Train(run, "strict", ExistingRun.Resume));
         Assert.Contains("corrupt", corrupt.Message);
         Assert.Contains("checkpoint", Assert.Throws<BeliefLensInputException>(
             () => Checkpoints.LoadStateDict(Path.Combine(_root, "missing.pt"))).Message);
 
-        Trainer.Run(run, force: true);
-        Assert.Equal([20L], Checkpoints.CompleteSteps(run.RunDirectory));
+        Train(run, "strict", ExistingRun.Replace);
+        Assert.Equal([20L], Dir("strict").CompleteCheckpointSteps());
     }
 
     [Fact]
     public void ADivergingRunStopsAndKeepsTheLastGoodCheckpoint()
     {
         var options = Short(200) with { LearningRate = 1e30, GradClip = 0, WarmupSteps = 0 };
-        var run = Run("nan", options);
-        var error = Assert.Throws<TrainingDivergedException>(() => Trainer.Run(run));
+        var run = Run(options);
+        var error = Assert.Throws<TrainingDivergedException>(() => Train(run, "nan"));
         Assert.Contains("diverged", error.Message);
-        foreach (long step in Checkpoints.CompleteSteps(run.RunDirectory))
+        Assert.Contains("training.learning_rate", error.Message);
+        foreach (long step in Dir("nan").CompleteCheckpointSteps())
         {
-            Assert.All(FinalWeights(run.RunDirectory, step), w => Assert.True(float.IsFinite(w)));
+            Assert.All(FinalWeights("nan", step), w => Assert.True(float.IsFinite(w)));
         }
     }
 
@@ -162,7 +187,8 @@ public sealed class TrainingTests : IDisposable
         using var model = new HookedTransformer(Tiny);
         using var tokens = zeros([2, 5], dtype: int64);
         Assert.Contains("n_ctx", Assert.Throws<BeliefLensInputException>(() => model.forward(tokens)).Message);
-        var wrongVocab = Run("vocab", Short(10), new TransformerConfig(1, 8, 1, 8, 8, 4, 5));
-        Assert.Contains("d_vocab", Assert.Throws<BeliefLensInputException>(() => Trainer.Run(wrongVocab)).Message);
+        var wrongVocab = Run(Short(10), new TransformerConfig(1, 8, 1, 8, 8, 4, 5));
+        Assert.StartsWith("model.d_vocab:", Assert.Throws<BeliefLensInputException>(() => Train(wrongVocab, "vocab")).Message);
+        Assert.StartsWith("device: 'tpu'", Assert.Throws<BeliefLensInputException>(() => Trainer.ParseDevice("tpu")).Message);
     }
 }

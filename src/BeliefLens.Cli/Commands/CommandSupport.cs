@@ -144,3 +144,25 @@ public abstract class ProcessSettings : CommandSettings
     protected static ValidationResult Require(object? value, string message) =>
         value is null ? ValidationResult.Error(message) : ValidationResult.Success();
 }
+
+/// <summary>
+/// The library names the fields of its inputs (<c>training.learning_rate</c>, <c>device</c>); a command whose user typed
+/// flags instead re-phrases such an error with the flag (<c>--lr</c>).
+/// </summary>
+internal static class FlagNames
+{
+    /// <summary>Runs <paramref name="build"/>; an input error that starts with one of the fields is re-phrased with its flag.</summary>
+    public static T Rephrase<T>(Func<T> build, params (string Field, string Flag)[] names)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        try
+        {
+            return build();
+        }
+        catch (BeliefLensInputException ex) when (names.Any(n => ex.Message.StartsWith(n.Field + ":", StringComparison.Ordinal)))
+        {
+            var (field, flag) = names.First(n => ex.Message.StartsWith(n.Field + ":", StringComparison.Ordinal));
+            throw new BeliefLensInputException(flag + ex.Message[field.Length..]);
+        }
+    }
+}

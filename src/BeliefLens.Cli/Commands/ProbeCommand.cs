@@ -1,6 +1,7 @@
 using System.Globalization;
 using BeliefLens.Analysis;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using BeliefLens.Torch;
 using BeliefLens.Torch.Probing;
 using static TorchSharp.torch;
@@ -164,46 +165,50 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
             throw new BeliefLensInputException($"--checkpoint: '{checkpoint}' does not exist; give a .pt state dict or a run directory.");
         }
 
-        var runProcess = isRunDir && settings.Process is null ? ProbeOutput.RunProcess(checkpoint) : null;
-        string? processSpec = settings.Process ?? runProcess?.Spec;
+        // The model, the untrained control's seed and the process: --config, else what the run or the checkpoint's sidecar recorded.
+        var source = isRunDir ? new RunDirectory(checkpoint) : null;
+        var info = FlagNames.Rephrase(
+            () => source is not null ? ProbeOutput.DescribeRun(source, configPath) : ProbeOutput.DescribeCheckpoint(checkpoint, configPath),
+            ("config", "--config"), ("checkpoint", "--checkpoint"));
+        string? processSpec = settings.Process ?? info.ProcessSpec;
         if (processSpec is null)
         {
             throw new BeliefLensInputException("process: name the process the model was trained on, e.g. 'probe --checkpoint FILE.pt mess3 --out DIR'.");
         }
 
-        var process = ProcessResolver.Resolve(processSpec, runProcess is { } rp && parameters.Count == 0 ? rp.Parameters : parameters);
-
-        TransformerConfig config;
-        ulong initSeed;
-        (config, initSeed) = isRunDir
-            ? ProbeOutput.ReadConfig(configPath ?? Path.Combine(checkpoint, "config.json"))
-            : ProbeOutput.ResolveConfig(checkpoint, configPath);
+        bool recordedProcess = parameters.Count == 0 && processSpec == info.ProcessSpec && info.ProcessParameters is not null;
+        var process = ProcessResolver.Resolve(processSpec, recordedProcess ? info.ProcessParameters! : parameters);
+        var config = info.Config;
         IReadOnlyList<string>? sites = allResid
             ? ProbeRunner.ResidualSites(config)
             : sitesText?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var baseOptions = new ProbeOptions();
-        var options = new ProbeOptions(sites, concat, weighting, positions, round, maxSequences ?? baseOptions.MaxSequences, (ulong)seed,
-            ridge: ridge ?? 0, rcond: rcond ?? AffineFitOptions.DefaultRcond,
-            chooseConcatRegularisation: ridge is null && rcond is null); // an explicit --ridge/--rcond is used as given
+        var options = FlagNames.Rephrase(
+            () => new ProbeOptions(sites, concat, weighting, positions, round, maxSequences ?? baseOptions.MaxSequences, (ulong)seed,
+                ridge: ridge ?? 0, rcond: rcond ?? AffineFitOptions.DefaultRcond,
+                chooseConcatRegularisation: ridge is null && rcond is null), // an explicit --ridge/--rcond is used as given
+            ("probe.sites", "--sites"), ("probe.positions", "--positions"), ("probe.round_decimals", "--round"), ("probe.max_sequences", "--max-sequences"),
+            ("ridge", "--ridge"), ("rcond", "--rcond"));
 
-        if (isRunDir)
+        var output = new RunDirectory(outDir);
+        if (source is not null && Path.TrimEndingDirectorySeparator(Path.GetFullPath(source.Path)) == Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDir)))
         {
-            var lines = ProbeOutput.ProbeRunDirectory(checkpoint, process, options, configPath, device, Console.WriteLine);
-            Directory.CreateDirectory(outDir);
-            string target = Path.Combine(outDir, "probes.jsonl");
-            if (Path.GetFullPath(target) != Path.GetFullPath(Path.Combine(checkpoint, "probes.jsonl")))
-            {
-                File.Copy(Path.Combine(checkpoint, "probes.jsonl"), target, overwrite: true);
-            }
+            throw new BeliefLensInputException("--out: is the run directory being probed; give another directory (the run's probes.jsonl belongs to the run).");
+        }
 
-            Console.WriteLine($"probed {lines.Count} checkpoints; wrote {Path.Combine(checkpoint, "probes.jsonl")}");
+        using var writer = output.Lock();
+        if (source is not null)
+        {
+            int count = FlagNames.Rephrase(
+                () => ProbeOutput.ProbeRunDirectory(source, writer, process, options, info, device, Console.WriteLine), ("checkpoint", "--checkpoint"));
+            Console.WriteLine($"probed {count} checkpoints; wrote {output.ProbesPath}");
             return 0;
         }
 
         using var model = Checkpoints.LoadModel(checkpoint, config, device);
-        using var untrained = new HookedTransformer(config, device, initSeed);
+        using var untrained = new HookedTransformer(config, device, info.Seed);
         var report = ProbeRunner.Run(model, process, options, untrained);
-        ProbeOutput.Write(report, outDir);
+        ProbeOutput.Write(report, writer);
         foreach (var site in report.Sites.Where(s => s.Warning is not null))
         {
             Console.Error.WriteLine($"warning: {site.Site}: {site.Warning}");
@@ -216,7 +221,7 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
                 $"{s.Site,-28} {s.Dims,5} {s.Rows,8} {s.InSample.Mse,10:G5} {s.HeldOut.Mse,10:G5} {s.InSample.R2,8:F5} {s.Shuffled.Mse,9:G4} {s.NextToken?.Mse,9:G4} {s.UntrainedMse,9:G4}"));
         }
 
-        Console.WriteLine($"{report.Sequences} sequences ({(report.Exhaustive ? "all nonzero-probability" : "sampled")}), weighting {weightingText}; wrote {Path.Combine(outDir, "probe.json")}");
+        Console.WriteLine($"{report.Sequences} sequences ({(report.Exhaustive ? "all nonzero-probability" : "sampled")}), weighting {weightingText}; wrote {output.ProbeAtRoot.ResultPath}");
         return 0;
     }
 }

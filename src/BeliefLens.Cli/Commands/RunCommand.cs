@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BeliefLens.Cli.Run;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using BeliefLens.Torch;
 using Spectre.Console;
 using System.ComponentModel;
@@ -129,7 +130,7 @@ public sealed class RunCommand : BeliefLensCommand<RunCommand.Settings>
             Console.CancelKeyPress -= onCancel;
         }
 
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[green]done[/] in {clock.Elapsed.TotalSeconds:F0} s: {Markup.Escape(RunFiles.Report(dir))}"));
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[green]done[/] in {clock.Elapsed.TotalSeconds:F0} s: {Markup.Escape(new RunDirectory(dir).ReportPath)}"));
         return 0;
     }
 

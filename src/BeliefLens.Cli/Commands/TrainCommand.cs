@@ -1,5 +1,6 @@
 using System.Globalization;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using BeliefLens.Torch;
 using Spectre.Console;
 using System.ComponentModel;
@@ -132,17 +133,27 @@ public sealed class TrainCommand : BeliefLensCommand<TrainCommand.Settings>
             throw new BeliefLensInputException($"--config d_vocab: {model.DVocab} does not match the process's {process.VocabSize} tokens; remove d_vocab or set it to {process.VocabSize}.");
         }
 
+        if (resume && force)
+        {
+            throw new BeliefLensInputException("--resume and --force: give one of them, not both.");
+        }
+
         var baseOptions = new TrainingOptions();
-        var options = new TrainingOptions(
-            steps: steps ?? baseOptions.Steps,
-            batchSize: batch ?? baseOptions.BatchSize,
-            learningRate: lr ?? baseOptions.LearningRate,
-            optimizer: optimizer ?? baseOptions.Optimizer,
-            seed: (ulong)seed,
-            data: data ?? baseOptions.Data,
-            logSpacedCheckpoints: logCheckpoints ?? baseOptions.LogSpacedCheckpoints,
-            checkpointEvery: checkpointEvery ?? baseOptions.CheckpointEvery,
-            evalEvery: evalEvery ?? baseOptions.EvalEvery);
+        var options = FlagNames.Rephrase(
+            () => new TrainingOptions(
+                steps: steps ?? baseOptions.Steps,
+                batchSize: batch ?? baseOptions.BatchSize,
+                learningRate: lr ?? baseOptions.LearningRate,
+                optimizer: optimizer ?? baseOptions.Optimizer,
+                seed: (ulong)seed,
+                data: data ?? baseOptions.Data,
+                logSpacedCheckpoints: logCheckpoints ?? baseOptions.LogSpacedCheckpoints,
+                checkpointEvery: checkpointEvery ?? baseOptions.CheckpointEvery,
+                evalEvery: evalEvery ?? baseOptions.EvalEvery),
+            ("training.steps", "--steps"), ("training.batch_size", "--batch"), ("training.learning_rate", "--lr"), ("training.optimizer", "--optimizer"),
+            ("training.data", "--data"), ("training.log_checkpoints", "--log-checkpoints"), ("training.checkpoint_every", "--checkpoint-every"),
+            ("training.eval_every", "--eval-every"));
+        FlagNames.Rephrase(() => Trainer.ParseDevice(device), ("device", "--device"));
         // Small models train fastest on one thread (per-op overhead dominates; extra threads only add sync cost).
         long parameterCount = (long)model.NLayers * ((4L * model.DModel * model.NHeads * model.DHead) + (2L * model.DModel * model.DMlp));
         if ((threads ?? (parameterCount < 2_000_000 ? 1 : 0)) is int n and > 0)
@@ -150,7 +161,10 @@ public sealed class TrainCommand : BeliefLensCommand<TrainCommand.Settings>
             TorchSharp.torch.set_num_threads(n);
         }
 
-        var run = new TrainingRun(process, spec, parameters, model, options, outDir, device);
+        var run = new TrainingRun(process, spec, parameters, model, options, device);
+        var directory = new RunDirectory(outDir);
+        CheckOut(directory, run, resume, force); // the library checks again under the lock, in its own words
+        using var writer = directory.Lock();
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -167,7 +181,8 @@ public sealed class TrainCommand : BeliefLensCommand<TrainCommand.Settings>
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("training", maxValue: options.Steps);
-                    summary = Trainer.Run(run, resume, force, p =>
+                    var existing = resume ? ExistingRun.Resume : force ? ExistingRun.Replace : ExistingRun.Refuse;
+                    summary = Trainer.Run(run, writer, existing, p =>
                     {
                         task.Value = p.Step;
                         string val = p.ValidationLoss is null ? string.Empty : $" val {p.ValidationLoss.Average():F4}";
@@ -189,8 +204,50 @@ public sealed class TrainCommand : BeliefLensCommand<TrainCommand.Settings>
 
         var s = summary!;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {s.Steps} steps, {s.Tokens} tokens in {s.WallSeconds:F1} s; validation loss {s.ValidationLoss:F5} vs floor {s.LossFloor:F5} nats ({(s.ValidationLoss / s.LossFloor - 1) * 100:F2}% above){(s.ExactValidation ? " [exact]" : " [sampled]")}; wrote {Path.Combine(outDir, "summary.json")}"));
+            $"done: {s.Steps} steps, {s.Tokens} tokens in {s.WallSeconds:F1} s; validation loss {s.ValidationLoss:F5} vs floor {s.LossFloor:F5} nats ({(s.ValidationLoss / s.LossFloor - 1) * 100:F2}% above){(s.ExactValidation ? " [exact]" : " [sampled]")}; wrote {directory.SummaryPath}"));
         return 0;
+    }
+
+    /// <summary>Refuses, in terms of this command's flags, a run directory that --resume or --force would be needed for.</summary>
+    private static void CheckOut(RunDirectory directory, TrainingRun run, bool resume, bool force)
+    {
+        if (force)
+        {
+            return;
+        }
+
+        if (!directory.HoldsRun)
+        {
+            if (!directory.IsEmpty)
+            {
+                throw new BeliefLensInputException(resume
+                    ? $"--resume: {directory.Path} holds no run (no config.json); choose an empty directory or use --force."
+                    : $"--out {directory.Path}: is not empty and holds no run; choose an empty directory or use --force.");
+            }
+
+            return;
+        }
+
+        if (!resume)
+        {
+            throw new BeliefLensInputException($"--out {directory.Path}: already holds a run; pass --resume to continue it or --force to replace it.");
+        }
+
+        RunConfig existing;
+        try
+        {
+            existing = directory.ReadConfig();
+        }
+        catch (BeliefLensInputException ex)
+        {
+            throw new BeliefLensInputException($"{ex.Message.TrimEnd('.')} (--force starts the run over).");
+        }
+
+        if (RunJson.FirstDifference(existing, Trainer.ResolvedConfig(run)) is string difference)
+        {
+            throw new BeliefLensInputException(
+                $"--resume: the options differ from {directory.ConfigPath} ({difference}); resume with the original options or use --force to start over.");
+        }
     }
 
     internal static Process ResolveProcess(string spec, IReadOnlyDictionary<string, double> parameters)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using BeliefLens.Torch;
 
 namespace BeliefLens.Cli.Run;
@@ -66,6 +67,16 @@ public sealed record ProbeSettings
         ["emergence_panels"] = EmergencePanels,
         ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
     };
+
+    /// <summary>The probe section of a run's config.json.</summary>
+    public ProbeConfig ToRecord() => new(Sites.ToArray(), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed);
+
+    /// <summary>Settings from a run's record, validated like any other (errors name <c>probe.x</c>).</summary>
+    public static ProbeSettings FromRecord(ProbeConfig record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return new ProbeSettings(record.Sites, record.Concat, record.Weighting, record.FitFraction, record.MaxSequences, record.EmergencePanels, record.Seed);
+    }
 
     internal static ProbeSettings FromJson(JsonObject? obj, ProbeSettings defaults)
     {
@@ -183,6 +194,17 @@ public sealed record Experiment(
         CheckSites(probe, model);
         string device = f.String("device") ?? defaults?.Device ?? "cpu";
         return new Experiment(f.String("experiment") ?? defaults?.Name ?? "custom", process, parameters, model, training, probe, device);
+    }
+
+    /// <summary>The experiment a run's config.json records (its device is not part of it: cpu).</summary>
+    public static Experiment FromRunConfig(RunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var model = TransformerConfig.FromRecord(config.Model);
+        var probe = config.Probe is { } p ? ProbeSettings.FromRecord(p) : new ProbeSettings(DefaultSites(model));
+        CheckSites(probe, model);
+        return new Experiment(config.Experiment ?? "custom", config.Process, new Dictionary<string, double>(config.ProcessParams, StringComparer.Ordinal),
+            model, TrainingOptions.FromRecord(config.Training), probe, "cpu");
     }
 
     /// <summary>Checks the probe sites against the model now, not after training has run.</summary>

@@ -1,41 +1,11 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using BeliefLens.Analysis;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using BeliefLens.Torch;
 using BeliefLens.Torch.Probing;
 
 namespace BeliefLens.Cli.Run;
-
-/// <summary>Files of a run directory: the interface between the train, probe and report stages.</summary>
-public static class RunFiles
-{
-    public static string Config(string dir) => Path.Combine(dir, "config.json");
-    public static string Summary(string dir) => Path.Combine(dir, "summary.json");
-    public static string Metrics(string dir) => Path.Combine(dir, "metrics.jsonl");
-    public static string Probes(string dir) => Path.Combine(dir, "probes.jsonl");
-    public static string ProbeDir(string dir) => Path.Combine(dir, "probe");
-    public static string EmergenceDir(string dir) => Path.Combine(dir, "probe", "emergence");
-    public static string Emergence(string dir, long step) => Path.Combine(EmergenceDir(dir), $"step_{step:D7}.npy");
-    public static string FinalProbe(string dir) => Path.Combine(ProbeDir(dir), "probe.json");
-    public static string TrueBeliefs(string dir) => Path.Combine(ProbeDir(dir), "beliefs_true.npy");
-    public static string NextToken(string dir) => Path.Combine(ProbeDir(dir), "next_token_true.npy");
-    public static string PrefixProbability(string dir) => Path.Combine(ProbeDir(dir), "prefix_probability.npy");
-    public static string Predicted(string dir, string site) => Path.Combine(ProbeDir(dir), $"beliefs_pred.{site}.npy");
-    public static string Figures(string dir) => Path.Combine(dir, "figures");
-    public static string Report(string dir) => Path.Combine(dir, "report.html");
-
-    /// <summary>Temp file, then rename: a killed run never leaves a half-written file under the real name.</summary>
-    public static void WriteText(string path, string text)
-    {
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
-
-    public static string Indented(JsonNode node) => node.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-}
 
 /// <summary>What the pipeline tells its caller as it goes; the library stays UI-free.</summary>
 public interface IRunObserver
@@ -53,132 +23,87 @@ public interface IRunObserver
 /// </summary>
 public static class RunPipeline
 {
-    public static TrainingRun TrainingRunFor(Experiment experiment, Process process, string dir) =>
-        new(process, experiment.ProcessSpec, experiment.ProcessParameters, experiment.Model, experiment.Training, dir, experiment.Device,
-            new JsonObject { ["experiment"] = experiment.Name, ["probe"] = experiment.Probe.ToJson() });
+    public static TrainingRun TrainingRunFor(Experiment experiment, Process process) =>
+        new(process, experiment.ProcessSpec, experiment.ProcessParameters, experiment.Model, experiment.Training, experiment.Device,
+            experiment.Name, experiment.Probe.ToRecord());
 
+    /// <summary>
+    /// Runs the pipeline in <paramref name="dir"/>, holding its lock throughout: a second process writing the same
+    /// directory is refused with one line naming this one.
+    /// </summary>
     public static void Execute(Experiment experiment, string dir, bool force, IRunObserver observer, CancellationToken cancellation)
     {
         var process = experiment.ResolveProcess();
-        var run = TrainingRunFor(experiment, process, dir);
-        bool resume = CheckDirectory(run, dir, force);
-        if (force && !resume)
-        {
-            ClearDerived(dir);
-        }
+        var run = TrainingRunFor(experiment, process);
+        var directory = new RunDirectory(dir);
+        CheckDirectory(run, directory, force); // refuse before creating anything (the lock file included)
+        using var writer = directory.Lock();
+        bool resume = CheckDirectory(run, directory, force); // again under the lock: the answer that counts
 
-        Train(run, resume, force && !resume, observer, cancellation);
-        Probe(experiment, process, dir, observer, cancellation);
+        Train(run, writer, resume, force && !resume, observer, cancellation);
+        Probe(experiment, process, writer, observer, cancellation);
         observer.Stage("report", "figures and report.html");
-        RunReport.Render(dir, observer);
+        RunReport.Render(writer, observer);
     }
 
     /// <summary>
-    /// Returns true when <paramref name="dir"/> already holds this same experiment (so it resumes). A directory
-    /// holding a different experiment is refused unless <paramref name="force"/>.
+    /// Returns true when <paramref name="directory"/> already holds this same experiment (so it resumes). A directory
+    /// holding a different experiment, or other files, is refused unless <paramref name="force"/>.
     /// </summary>
-    public static bool CheckDirectory(TrainingRun run, string dir, bool force)
+    public static bool CheckDirectory(TrainingRun run, RunDirectory directory, bool force)
     {
-        string path = RunFiles.Config(dir);
-        if (!File.Exists(path))
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!directory.HoldsRun)
         {
-            return false;
+            return directory.IsEmpty || force
+                ? false
+                : throw new BeliefLensInputException($"--out {directory.Path}: is not empty and holds no run; choose an empty directory or use --force.");
         }
 
-        JsonNode? existing;
+        RunConfig existing;
         try
         {
-            existing = JsonNode.Parse(File.ReadAllText(path));
+            existing = directory.ReadConfig();
         }
-        catch (JsonException)
+        catch (BeliefLensInputException ex)
         {
-            if (force)
-            {
-                return false;
-            }
-
-            throw new BeliefLensInputException($"--out {dir}: config.json is not valid JSON; use --force to start this run over.");
+            return force ? false : throw new BeliefLensInputException($"{ex.Message.TrimEnd('.')} (--force starts this run over).");
         }
 
-        var expected = Trainer.ResolvedConfig(run);
-        string? difference = FirstDifference(existing, expected, string.Empty);
+        string? difference = RunJson.FirstDifference(existing, Trainer.ResolvedConfig(run));
         if (difference is null)
         {
             return true;
         }
 
-        if (force)
+        return force
+            ? false
+            : throw new BeliefLensInputException(
+                $"--out {directory.Path}: holds a different experiment ({difference}); choose another --out, or pass --force to replace it.");
+    }
+
+    private static bool TrainingFinished(TrainingRun run, RunDirectory dir)
+    {
+        if (!dir.HasSummary)
         {
             return false;
         }
 
-        throw new BeliefLensInputException(
-            $"--out {dir}: holds a different experiment ({difference}); choose another --out, or pass --force to replace it.");
-    }
-
-    private static string? FirstDifference(JsonNode? actual, JsonNode? expected, string path)
-    {
-        if (actual is JsonObject a && expected is JsonObject e)
-        {
-            foreach (var key in a.Select(kv => kv.Key).Union(e.Select(kv => kv.Key)))
-            {
-                string child = path.Length == 0 ? key : $"{path}.{key}";
-                if (!a.ContainsKey(key) || !e.ContainsKey(key))
-                {
-                    return $"field {child} is only in {(a.ContainsKey(key) ? "the existing run" : "this experiment")}";
-                }
-
-                if (FirstDifference(a[key], e[key], child) is string d)
-                {
-                    return d;
-                }
-            }
-
-            return null;
-        }
-
-        return JsonNode.DeepEquals(actual, expected)
-            ? null
-            : $"{(path.Length == 0 ? "config" : path)} is {actual?.ToJsonString() ?? "null"} there, {expected?.ToJsonString() ?? "null"} here";
-    }
-
-    private static void ClearDerived(string dir)
-    {
-        foreach (string file in new[] { RunFiles.Probes(dir), RunFiles.Report(dir) })
-        {
-            File.Delete(file);
-        }
-
-        foreach (string folder in new[] { RunFiles.ProbeDir(dir), RunFiles.Figures(dir) })
-        {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-        }
-    }
-
-    private static bool TrainingFinished(TrainingRun run, string dir)
-    {
-        if (!File.Exists(RunFiles.Summary(dir)))
-        {
-            return false;
-        }
-
-        var steps = Checkpoints.CompleteSteps(dir);
+        var steps = dir.CompleteCheckpointSteps();
         return steps.Count > 0 && steps[^1] == run.Options.Steps;
     }
 
-    private static void Train(TrainingRun run, bool resume, bool force, IRunObserver observer, CancellationToken cancellation)
+    private static void Train(TrainingRun run, RunWriter writer, bool resume, bool force, IRunObserver observer, CancellationToken cancellation)
     {
-        if (resume && TrainingFinished(run, run.RunDirectory))
+        if (resume && TrainingFinished(run, writer.Directory))
         {
             observer.Stage("train", "already finished; skipped");
             return;
         }
 
         observer.Stage("train", resume ? "resuming from the last checkpoint" : $"{run.Options.Steps} steps");
-        var summary = Trainer.Run(run, resume, force, observer.Training, cancellation);
+        var existing = resume ? ExistingRun.Resume : force ? ExistingRun.Replace : ExistingRun.Refuse;
+        var summary = Trainer.Run(run, writer, existing, observer.Training, cancellation);
         observer.Info(string.Create(CultureInfo.InvariantCulture,
             $"validation loss {summary.ValidationLoss:F5} vs floor {summary.LossFloor:F5} nats ({(summary.ValidationLoss / summary.LossFloor - 1) * 100:F2}% above) after {summary.Tokens:N0} tokens, {summary.WallSeconds:F0} s"));
     }
@@ -197,13 +122,14 @@ public static class RunPipeline
     /// <summary>The site whose geometry the emergence figures follow: the last block's residual stream.</summary>
     public static string EmergenceSite(TransformerConfig model) => ProbeRunner.DefaultSite(model);
 
-    private static void Probe(Experiment experiment, Process process, string dir, IRunObserver observer, CancellationToken cancellation)
+    private static void Probe(Experiment experiment, Process process, RunWriter writer, IRunObserver observer, CancellationToken cancellation)
     {
-        var steps = Checkpoints.CompleteSteps(dir);
+        var dir = writer.Directory;
+        var steps = dir.CompleteCheckpointSteps();
         long finalStep = experiment.Training.Steps;
-        var done = ReadProbedSteps(dir);
+        var done = dir.ReadProbeLines().Select(l => l.Step).ToHashSet();
         // The final probe is complete only once its line is in probes.jsonl too (a kill can fall between the two).
-        bool finalDone = File.Exists(RunFiles.FinalProbe(dir)) && File.Exists(RunFiles.TrueBeliefs(dir)) && done.Contains(finalStep);
+        bool finalDone = dir.Probe.IsComplete && done.Contains(finalStep);
         var pending = steps.Where(s => s != finalStep && !done.Contains(s)).ToList();
         if (!done.Contains(0))
         {
@@ -213,9 +139,9 @@ public static class RunPipeline
         if (pending.Count == 0 && finalDone)
         {
             observer.Stage("probe", "all checkpoints already probed; skipped");
-            if (JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))?["probes"] is null)
+            if (dir.ReadSummary().Probes is null)
             {
-                WriteSummaryProbes(dir); // killed after probing but before summary.json got its probe metrics
+                WriteSummaryProbes(writer); // killed after probing but before summary.json got its probe metrics
             }
 
             return;
@@ -226,17 +152,16 @@ public static class RunPipeline
         var inputs = ProbeInputs.Build(process, experiment.Model.NCtx, experiment.Probe.MaxSequences, experiment.Probe.Seed);
         int[] distinct = DistinctPrefixRows(inputs.PrefixIds);
         using var untrained = new HookedTransformer(experiment.Model, device, experiment.Training.Seed);
-        Directory.CreateDirectory(RunFiles.EmergenceDir(dir));
         long tokensPerStep = (long)experiment.Training.BatchSize * experiment.Model.NCtx;
 
         foreach (long step in pending)
         {
             cancellation.ThrowIfCancellationRequested();
-            using var loaded = step == 0 ? null : Checkpoints.LoadModel(Checkpoints.ModelPath(dir, step), experiment.Model, device);
+            using var loaded = step == 0 ? null : Checkpoints.LoadModel(dir.CheckpointPath(step), experiment.Model, device);
             var model = loaded ?? untrained;
             var report = ProbeRunner.Run(model, process, Options(experiment, final: false), inputs: inputs);
-            SaveEmergence(dir, step, report.Sites[0], distinct);
-            AppendProbeLine(dir, step, step * tokensPerStep, report);
+            SaveEmergence(writer, step, report.Sites[0], distinct);
+            writer.RecordProbe(new ProbeLine(step, step * tokensPerStep, report.Sites.Select(ProbeOutput.SiteRecord).ToArray()));
             observer.Info(string.Create(CultureInfo.InvariantCulture,
                 $"step {step,7}: {report.Sites[0].Site} held-out MSE {report.Sites[0].HeldOut.Mse:G4}, R² {report.Sites[0].HeldOut.R2:F4}"));
         }
@@ -244,16 +169,16 @@ public static class RunPipeline
         if (!finalDone)
         {
             cancellation.ThrowIfCancellationRequested();
-            using var model = Checkpoints.LoadModel(Checkpoints.ModelPath(dir, finalStep), experiment.Model, device);
+            using var model = Checkpoints.LoadModel(dir.CheckpointPath(finalStep), experiment.Model, device);
             var report = ProbeRunner.Run(model, process, Options(experiment, final: true), untrained, inputs);
             string emergenceSite = EmergenceSite(experiment.Model);
             var last = report.Sites.FirstOrDefault(s => s.Site == emergenceSite) ?? report.Sites[0];
-            SaveEmergence(dir, finalStep, last, distinct);
+            SaveEmergence(writer, finalStep, last, distinct);
             var mixture = ProcessBuilders.ComponentOfStates(process) is int[] components
                 ? ProbeMixture(model, inputs, last.Site, components, Options(experiment, final: true))
                 : null;
-            SaveFinal(dir, report, inputs, distinct, mixture);
-            AppendProbeLine(dir, finalStep, finalStep * tokensPerStep, report);
+            SaveFinal(writer, report, inputs, distinct, mixture);
+            writer.RecordProbe(new ProbeLine(finalStep, finalStep * tokensPerStep, report.Sites.Select(ProbeOutput.SiteRecord).ToArray()));
             foreach (var site in report.Sites)
             {
                 observer.Info(string.Create(CultureInfo.InvariantCulture,
@@ -261,7 +186,7 @@ public static class RunPipeline
             }
         }
 
-        WriteSummaryProbes(dir);
+        WriteSummaryProbes(writer);
     }
 
     /// <summary>The first row of each distinct prefix: a causal model gives every copy the same activation.</summary>
@@ -280,140 +205,41 @@ public static class RunPipeline
         return rows.ToArray();
     }
 
-    private static void SaveEmergence(string dir, long step, SiteProbe site, int[] distinct) =>
-        NpyFile.Write(RunFiles.Emergence(dir, step), site.Predicted.SelectRows(distinct), singlePrecision: true);
+    private static void SaveEmergence(RunWriter writer, long step, SiteProbe site, int[] distinct) =>
+        writer.WriteArray(writer.Directory.Probe.EmergenceStepPath(step), site.Predicted.SelectRows(distinct), singlePrecision: true);
 
     /// <summary>
     /// For a non-ergodic mixture, two more probes from the same site (<see cref="MixtureProbes"/>): the component
     /// identity (the posterior mass of each component) and the within-component belief.
     /// </summary>
-    public static JsonObject ProbeMixture(HookedTransformer model, ProbeInputs inputs, string site, int[] componentOfState, ProbeOptions options)
+    public static MixtureResult ProbeMixture(HookedTransformer model, ProbeInputs inputs, string site, int[] componentOfState, ProbeOptions options)
     {
         var features = ProbeRunner.Activations(model, inputs, [site], Enumerable.Range(0, inputs.Length).ToArray(), options.Chunk)[site];
         var probe = MixtureProbes.Evaluate(features, inputs, componentOfState, options.Weighting, options.Seed, options.FitFraction, options.Fit);
-        static JsonObject Score(ProbeEvaluation evaluation, int dims) => new()
-        {
-            ["dims"] = dims,
-            ["mse_insample"] = evaluation.InSample.Mse,
-            ["mse_heldout"] = evaluation.HeldOut.Mse,
-            ["r2_heldout"] = evaluation.HeldOut.R2,
-            ["shuffle_mse"] = evaluation.Shuffled.Mse,
-        };
+        static MixtureScore Score(ProbeEvaluation evaluation, int dims) => new(
+            dims, ProbeOutput.Num(evaluation.InSample.Mse), ProbeOutput.Num(evaluation.HeldOut.Mse), ProbeOutput.Num(evaluation.HeldOut.R2),
+            ProbeOutput.Num(evaluation.Shuffled.Mse));
 
-        return new JsonObject
-        {
-            ["site"] = site,
-            ["components"] = probe.Components,
-            ["component_identity"] = Score(probe.ComponentIdentity, probe.Components),
-            ["within_component_belief"] = Score(probe.WithinComponentBelief, componentOfState.Length),
-        };
+        return new MixtureResult(site, probe.Components, Score(probe.ComponentIdentity, probe.Components),
+            Score(probe.WithinComponentBelief, componentOfState.Length));
     }
 
-    private static void SaveFinal(string dir, ProbeReport report, ProbeInputs inputs, int[] distinct, JsonObject? mixture)
-    {
-        Directory.CreateDirectory(RunFiles.ProbeDir(dir));
-        foreach (var site in report.Sites)
-        {
-            NpyFile.Write(RunFiles.Predicted(dir, site.Site), site.Predicted.SelectRows(distinct));
-        }
-
-        NpyFile.Write(RunFiles.NextToken(dir), inputs.NextToken.SelectRows(distinct));
-        NpyFile.WriteFloat64(RunFiles.PrefixProbability(dir), distinct.Select(r => inputs.PrefixProbabilities[r]).ToArray(), distinct.Length);
-        var json = new JsonObject
-        {
-            ["process"] = report.Process,
-            ["weighting"] = report.Weighting == ProbeWeighting.Prob ? "prob" : "paper",
-            ["sequences"] = report.Sequences,
-            ["exhaustive"] = report.Exhaustive,
-            ["distinct_prefixes"] = distinct.Length,
-            ["sites"] = new JsonArray(report.Sites.Select(s => (JsonNode)ProbeOutput.SiteJson(s)).ToArray()),
-        };
-        if (mixture is not null)
-        {
-            json["mixture"] = mixture;
-        }
-
-        RunFiles.WriteText(RunFiles.FinalProbe(dir), RunFiles.Indented(json));
-
-        // Written last: its presence marks the final probe as complete.
-        NpyFile.Write(RunFiles.TrueBeliefs(dir), inputs.Beliefs.SelectRows(distinct));
-    }
-
-    private static HashSet<long> ReadProbedSteps(string dir)
-    {
-        var steps = new HashSet<long>();
-        foreach (var line in ReadProbeLines(dir))
-        {
-            steps.Add(line["step"]!.GetValue<long>());
-        }
-
-        return steps;
-    }
-
-    /// <summary>probes.jsonl, one object per probed checkpoint; a torn last line from a kill is ignored.</summary>
-    public static List<JsonObject> ReadProbeLines(string dir)
-    {
-        var lines = new List<JsonObject>();
-        string path = RunFiles.Probes(dir);
-        if (!File.Exists(path))
-        {
-            return lines;
-        }
-
-        foreach (string text in File.ReadLines(path))
-        {
-            try
-            {
-                if (JsonNode.Parse(text) is JsonObject o && o["step"] is not null)
-                {
-                    lines.Add(o);
-                }
-            }
-            catch (JsonException)
-            {
-                // A line cut short by an interrupted run; that checkpoint is probed again.
-            }
-        }
-
-        return lines;
-    }
-
-    private static void AppendProbeLine(string dir, long step, long tokens, ProbeReport report)
-    {
-        var line = new JsonObject
-        {
-            ["step"] = step,
-            ["tokens"] = tokens,
-            ["sites"] = new JsonArray(report.Sites.Select(s => (JsonNode)ProbeOutput.SiteJson(s)).ToArray()),
-        };
-        var existing = ReadProbeLines(dir).Where(l => l["step"]!.GetValue<long>() != step).Append(line)
-            .OrderBy(l => l["step"]!.GetValue<long>()).Select(l => l.ToJsonString());
-        RunFiles.WriteText(RunFiles.Probes(dir), string.Join('\n', existing) + "\n");
-    }
+    private static void SaveFinal(RunWriter writer, ProbeReport report, ProbeInputs inputs, int[] distinct, MixtureResult? mixture) =>
+        writer.WriteProbeResult(writer.Directory.Probe, ProbeOutput.Result(report, distinct.Length, mixture),
+            report.Sites.ToDictionary(s => s.Site, s => s.Predicted.SelectRows(distinct)), inputs.Beliefs.SelectRows(distinct),
+            distinct.Select(r => inputs.PrefixProbabilities[r]).ToArray(), inputs.NextToken.SelectRows(distinct));
 
     /// <summary>Adds the final probe metrics (paper weighting, held out by sequence) to summary.json.</summary>
-    public static void WriteSummaryProbes(string dir)
+    public static void WriteSummaryProbes(RunWriter writer)
     {
-        var summary = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))!.AsObject();
-        var config = JsonNode.Parse(File.ReadAllText(RunFiles.Config(dir)))!.AsObject();
-        var final = JsonNode.Parse(File.ReadAllText(RunFiles.FinalProbe(dir)))!.AsObject();
-        summary["experiment"] = config["experiment"]?.DeepClone();
-        summary["probe_weighting"] = final["weighting"]?.DeepClone();
-        summary["probes"] = new JsonArray(final["sites"]!.AsArray().Select(s => (JsonNode)new JsonObject
+        var dir = writer.Directory;
+        var final = dir.Probe.ReadResult();
+        writer.WriteSummary(dir.ReadSummary() with
         {
-            ["site"] = s!["site"]?.DeepClone(),
-            ["mse_insample"] = s["mse_insample"]?.DeepClone(),
-            ["mse_heldout"] = s["mse_heldout"]?.DeepClone(),
-            ["r2_heldout"] = s["r2_heldout"]?.DeepClone(),
-            ["shuffle_mse"] = s["shuffle_mse"]?.DeepClone(),
-            ["untrained_mse"] = s["untrained_mse"]?.DeepClone(),
-            ["next_token_mse"] = s["next_token_mse"]?.DeepClone(),
-        }).ToArray());
-        if (final["mixture"] is JsonObject mixture)
-        {
-            summary["mixture_probes"] = mixture.DeepClone();
-        }
-
-        RunFiles.WriteText(RunFiles.Summary(dir), RunFiles.Indented(summary));
+            Experiment = dir.ReadConfig().Experiment,
+            ProbeWeighting = final.Weighting,
+            Probes = final.Sites.Select(s => new SummaryProbe(s.Site, s.MseInsample, s.MseHeldout, s.R2Heldout, s.ShuffleMse, s.UntrainedMse, s.NextTokenMse)).ToArray(),
+            MixtureProbes = final.Mixture,
+        });
     }
 }

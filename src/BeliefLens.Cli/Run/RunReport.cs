@@ -1,8 +1,10 @@
-using System.Text.Json.Nodes;
+using System.Text;
 using BeliefLens.Analysis;
 using BeliefLens.Core;
 using BeliefLens.Reporting;
+using BeliefLens.Runs;
 using BeliefLens.Torch.Probing;
+using RunSite = BeliefLens.Runs.SiteMetrics;
 
 namespace BeliefLens.Cli.Run;
 
@@ -12,64 +14,82 @@ namespace BeliefLens.Cli.Run;
 /// </summary>
 public static class RunReport
 {
+    /// <summary>Renders the finished run in <paramref name="dir"/>, holding its lock while it writes figures and report.html.</summary>
     public static string Render(string dir, IRunObserver? observer = null)
     {
-        var input = Read(dir);
-        var rendered = RunReportPage.Render(input, RunFiles.Figures(dir));
-        RunFiles.WriteText(RunFiles.Report(dir), rendered.Html);
+        var run = new RunDirectory(dir);
+        RequireFinishedRun(run); // before the lock, which would create a file in a directory that is not a run
+        using var writer = run.Lock();
+        return Render(writer, observer);
+    }
+
+    /// <summary>Renders the finished run of a writer that already holds the lock (the run pipeline's last stage).</summary>
+    public static string Render(RunWriter writer, IRunObserver? observer = null)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var run = writer.Directory;
+        var input = Read(run);
+        string figures = writer.CreateFolder(run.FiguresPath);
+        var rendered = RunReportPage.Render(input, figures);
+        writer.WriteText(run.ReportPath, rendered.Html);
         var names = rendered.Figures.Select(f => f.Name).ToList();
         if (rendered.Animation is { } animation)
         {
             names.Add(Path.GetFileName(animation.GifPath));
         }
 
-        observer?.Info($"wrote {string.Join(", ", names)} to {RunFiles.Figures(dir)}");
-        observer?.Info($"wrote {RunFiles.Report(dir)}");
-        return RunFiles.Report(dir);
+        observer?.Info($"wrote {string.Join(", ", names)} to {figures}");
+        observer?.Info($"wrote {run.ReportPath}");
+        return run.ReportPath;
     }
 
-    /// <summary>Everything the report shows, from the files the train and probe stages left in <paramref name="dir"/>.</summary>
-    public static RunReportInput Read(string dir)
+    private static void RequireFinishedRun(RunDirectory run)
     {
-        foreach (string required in new[] { RunFiles.Config(dir), RunFiles.Summary(dir), RunFiles.FinalProbe(dir), RunFiles.TrueBeliefs(dir) })
+        foreach (string required in new[] { run.ConfigPath, run.SummaryPath, run.Probe.ResultPath, run.Probe.TrueBeliefsPath })
         {
             if (!File.Exists(required))
             {
-                throw new BeliefLensInputException($"report: {dir} is not a finished run ({Path.GetFileName(required)} is missing); run 'belieflens run' on it first.");
+                throw new BeliefLensInputException($"report: {run.Path} is not a finished run ({Path.GetFileName(required)} is missing); run 'belieflens run' on it first.");
             }
         }
+    }
 
-        string configText = File.ReadAllText(RunFiles.Config(dir));
-        var experiment = Experiment.FromJson(JsonFields.ParseObject(configText, RunFiles.Config(dir)));
+    /// <summary>Everything the report shows, from the files the train and probe stages left in <paramref name="run"/>.</summary>
+    public static RunReportInput Read(RunDirectory run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        RequireFinishedRun(run);
+        var config = run.ReadConfig();
+        string configText = Encoding.UTF8.GetString(RunJson.Serialize(config, indented: true));
+        var experiment = Experiment.FromRunConfig(config);
         var process = experiment.ResolveProcess();
-        var summary = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))!.AsObject();
-        var final = JsonNode.Parse(File.ReadAllText(RunFiles.FinalProbe(dir)))!.AsObject();
-        var sites = final["sites"]!.AsArray().Select(s => Site(s!.AsObject())).ToList();
+        var summary = run.ReadSummary();
+        var final = run.Probe.ReadResult();
+        var sites = final.Sites.Select(Site).ToList();
         string mainSite = RunPipeline.EmergenceSite(experiment.Model);
         if (sites.All(s => s.Site != mainSite))
         {
             mainSite = sites[0].Site;
         }
 
-        var truthArray = NpyFile.Read(RunFiles.TrueBeliefs(dir));
+        var truthArray = NpyFile.Read(run.Probe.TrueBeliefsPath);
         int states = truthArray.Shape[1];
-        var truth = new BeliefPoints(truthArray.Data, states, NpyFile.Read(RunFiles.PrefixProbability(dir)).Data);
-        var predicted = sites.Where(s => File.Exists(RunFiles.Predicted(dir, s.Site)))
-            .ToDictionary(s => s.Site, s => NpyFile.Read(RunFiles.Predicted(dir, s.Site)).Data, StringComparer.Ordinal);
+        var truth = new BeliefPoints(truthArray.Data, states, NpyFile.Read(run.Probe.PrefixProbabilityPath).Data);
+        var predicted = sites.Where(s => File.Exists(run.Probe.PredictedPath(s.Site)))
+            .ToDictionary(s => s.Site, s => NpyFile.Read(run.Probe.PredictedPath(s.Site)).Data, StringComparer.Ordinal);
         if (!predicted.TryGetValue(mainSite, out var mainPredicted))
         {
-            throw new BeliefLensInputException($"report: {dir} has no {Path.GetFileName(RunFiles.Predicted(dir, mainSite))}; run 'belieflens run' on it again to redo the probe.");
+            throw new BeliefLensInputException($"report: {run.Path} has no {Path.GetFileName(run.Probe.PredictedPath(mainSite))}; run 'belieflens run' on it again to redo the probe.");
         }
 
-        var nextToken = NpyFile.Read(RunFiles.NextToken(dir));
+        var nextToken = NpyFile.Read(run.Probe.NextTokenPath);
         var facts = new ExperimentFacts(experiment.Name, experiment.ProcessSpec, experiment.ProcessParameters, experiment.Model.NLayers, experiment.Model.DModel,
             experiment.Model.NCtx, experiment.Probe.FitFraction, experiment.Probe.EmergencePanels, configText);
-        var training = new TrainingOutcome(summary["validation_loss"]!.GetValue<double>(), summary["loss_floor"]!.GetValue<double>(),
-            summary["tokens"]!.GetValue<long>(), summary["wall_seconds"]!.GetValue<double>());
-        return new RunReportInput(facts, process, training, ReadLoss(dir, summary), sites, mainSite, truth, predicted, ReadCheckpoints(dir, mainSite),
+        var training = new TrainingOutcome(summary.ValidationLoss, summary.LossFloor, summary.Tokens, summary.WallSeconds);
+        return new RunReportInput(facts, process, training, ReadLoss(run, summary), sites, mainSite, truth, predicted, ReadCheckpoints(run, mainSite),
             Distances(experiment, new DenseMatrix(mainPredicted, truthArray.Shape[0], states), new DenseMatrix(truthArray.Data, truthArray.Shape[0], states),
                 new DenseMatrix(nextToken.Data, nextToken.Shape[0], nextToken.Shape[1])),
-            Mixture(final["mixture"] as JsonObject), Path.GetFullPath(dir));
+            Mixture(final.Mixture), Path.GetFullPath(run.Path));
     }
 
     /// <summary>
@@ -82,81 +102,60 @@ public static class RunReport
         return DistanceAnalysis.Compute(predicted, beliefs, nextToken, options.DistancePoints, options.DistanceSeed, keepPairs: true);
     }
 
-    private static SiteMetrics Site(JsonObject s) => new(
-        Str(s, "site"),
-        Str(s, "site") == ProbeRunner.ConcatSite,
-        s["dims"] is JsonValue d && d.TryGetValue(out int dims) ? dims : 0,
-        Num(s, "mse_insample"),
-        Num(s, "mse_heldout"),
-        Num(s, "r2_heldout"),
-        Num(s, "shuffle_mse"),
-        Num(s, "untrained_mse"),
-        Num(s, "next_token_mse"),
-        s["pca_explained_ratio"] is JsonArray ratios ? PcaResult.FromVariances(ratios.Select(r => r?.GetValue<double>() ?? 0).ToArray()) : null);
+    private static Reporting.SiteMetrics Site(RunSite s) => new(
+        s.Site,
+        s.Site == ProbeRunner.ConcatSite,
+        s.Dims,
+        s.MseInsample ?? double.NaN,
+        s.MseHeldout ?? double.NaN,
+        s.R2Heldout ?? double.NaN,
+        s.ShuffleMse ?? double.NaN,
+        s.UntrainedMse ?? double.NaN,
+        s.NextTokenMse ?? double.NaN,
+        s.PcaExplainedRatio is { } ratios ? PcaResult.FromVariances(ratios.Select(r => r ?? 0).ToArray()) : null);
 
     /// <summary>The main site's predicted geometry at every probed checkpoint whose emergence file exists.</summary>
-    private static List<CheckpointGeometry> ReadCheckpoints(string dir, string mainSite)
+    private static List<CheckpointGeometry> ReadCheckpoints(RunDirectory run, string mainSite)
     {
         var checkpoints = new List<CheckpointGeometry>();
-        foreach (var line in RunPipeline.ReadProbeLines(dir))
+        foreach (var line in run.ReadProbeLines())
         {
-            long step = line["step"]!.GetValue<long>();
-            string path = RunFiles.Emergence(dir, step);
-            var site = line["sites"]!.AsArray().Select(s => s!.AsObject()).FirstOrDefault(s => Str(s, "site") == mainSite);
+            string path = run.Probe.EmergenceStepPath(line.Step);
+            var site = line.Sites.FirstOrDefault(s => s.Site == mainSite);
             if (File.Exists(path) && site is not null)
             {
-                checkpoints.Add(new CheckpointGeometry(line["tokens"]!.GetValue<long>(), Num(site, "mse_heldout"), NpyFile.Read(path).Data));
+                checkpoints.Add(new CheckpointGeometry(line.Tokens, site.MseHeldout ?? double.NaN, NpyFile.Read(path).Data));
             }
         }
 
         return checkpoints;
     }
 
-    private static LossData ReadLoss(string dir, JsonObject summary)
+    private static LossData ReadLoss(RunDirectory run, RunSummary summary)
     {
         var tokens = new List<long>();
         var values = new List<double>();
-        if (File.Exists(RunFiles.Metrics(dir)))
+        foreach (var line in run.ReadMetrics())
         {
-            foreach (string text in File.ReadLines(RunFiles.Metrics(dir)))
+            if (line.ValLossMean is double v && line.Tokens > 0)
             {
-                JsonNode? node;
-                try
-                {
-                    node = JsonNode.Parse(text);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                    continue; // a line cut short by a kill
-                }
-
-                if (node?["val_loss_mean"] is JsonNode v && node["tokens"] is JsonNode t && t.GetValue<long>() > 0)
-                {
-                    tokens.Add(t.GetValue<long>());
-                    values.Add(v.GetValue<double>());
-                }
+                tokens.Add(line.Tokens);
+                values.Add(v);
             }
         }
 
-        return new LossData(tokens.ToArray(), values.ToArray(), summary["loss_floor"]!.GetValue<double>(),
-            Array(summary["validation_loss_per_position"]), Array(summary["loss_floor_per_position"]));
+        return new LossData(tokens.ToArray(), values.ToArray(), summary.LossFloor,
+            summary.ValidationLossPerPosition.ToArray(), summary.LossFloorPerPosition.ToArray());
     }
 
-    private static MixtureMetrics? Mixture(JsonObject? mixture)
+    private static MixtureMetrics? Mixture(MixtureResult? mixture)
     {
-        if (mixture?["component_identity"] is not JsonObject identity || mixture["within_component_belief"] is not JsonObject within)
+        if (mixture is null)
         {
             return null;
         }
 
-        static MixtureScore Score(JsonObject o) => new(Num(o, "mse_heldout"), Num(o, "r2_heldout"), Num(o, "shuffle_mse"));
-        return new MixtureMetrics(mixture["components"]!.GetValue<int>(), Score(identity), Score(within));
+        static Reporting.MixtureScore Score(Runs.MixtureScore o) => new(o.MseHeldout ?? double.NaN, o.R2Heldout ?? double.NaN, o.ShuffleMse ?? double.NaN);
+        return new MixtureMetrics(mixture.Components, Score(mixture.ComponentIdentity), Score(mixture.WithinComponentBelief));
     }
-
-    private static string Str(JsonObject o, string key) => o[key]?.GetValue<string>() ?? string.Empty;
-
-    /// <summary>A metric, or NaN where probe.json has none (it writes null for NaN).</summary>
-    private static double Num(JsonObject o, string key) => o[key] is JsonValue v && v.TryGetValue(out double d) ? d : double.NaN;
-
-    private static double[] Array(JsonNode? node) => node is JsonArray a ? a.Select(n => n?.GetValue<double>() ?? double.NaN).ToArray() : [];
 }

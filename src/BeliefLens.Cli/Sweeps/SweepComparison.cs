@@ -77,8 +77,8 @@ public static class SweepComparison
 
         // Headline site: the deepest single site probed at every checkpoint (the run's emergence site), so the
         // curve, the geometry and the metrics all describe one site; else the deepest single site.
-        var probeLines = RunPipeline.ReadProbeLines(dir);
-        var everyCheckpoint = probeLines.Select(l => (l["sites"]?.AsArray() ?? []).Select(s => s?["site"]?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal))
+        var probeLines = JobRunFiles.ProbeLines(dir);
+        var everyCheckpoint = probeLines.Select(l => l.Sites.Select(s => s.Site).ToHashSet(StringComparer.Ordinal))
             .Aggregate((HashSet<string>?)null, (acc, set) => acc is null ? set : [.. acc.Intersect(set, StringComparer.Ordinal)]);
         string site = row.Sites.Keys.LastOrDefault(s => s != "concat" && (everyCheckpoint?.Contains(s) ?? true))
             ?? row.Sites.Keys.LastOrDefault(s => s != "concat") ?? row.Sites.Keys.FirstOrDefault() ?? string.Empty;
@@ -105,11 +105,11 @@ public static class SweepComparison
         var curve = new List<double>();
         foreach (var line in probeLines)
         {
-            var entry = line["sites"]?.AsArray().FirstOrDefault(s => s?["site"]?.GetValue<string>() == site);
-            if (entry?["mse_heldout"] is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
+            var entry = line.Sites.FirstOrDefault(s => s.Site == site);
+            if (entry?.MseHeldout is double v)
             {
-                tokens.Add(line["tokens"]!.GetValue<long>());
-                curve.Add(v.GetValue<double>());
+                tokens.Add(line.Tokens);
+                curve.Add(v);
             }
         }
 

@@ -1,4 +1,4 @@
-using BeliefLens.Cli.Run;
+using BeliefLens.Runs;
 
 namespace BeliefLens.Cli.Sweeps;
 
@@ -8,19 +8,22 @@ namespace BeliefLens.Cli.Sweeps;
 /// </summary>
 internal static class JobRunFiles
 {
-    public static string Summary(string runDir) => RunFiles.Summary(runDir);
+    public static string Summary(string runDir) => new RunDirectory(runDir).SummaryPath;
 
-    public static string Report(string runDir) => RunFiles.Report(runDir);
+    public static string Report(string runDir) => new RunDirectory(runDir).ReportPath;
 
-    public static string Probes(string runDir) => RunFiles.Probes(runDir);
+    public static string Probes(string runDir) => new RunDirectory(runDir).ProbesPath;
 
-    public static string Config(string runDir) => RunFiles.Config(runDir);
+    public static string Config(string runDir) => new RunDirectory(runDir).ConfigPath;
 
-    public static string TrueBeliefs(string runDir) => RunFiles.TrueBeliefs(runDir);
+    public static string TrueBeliefs(string runDir) => new RunDirectory(runDir).Probe.TrueBeliefsPath;
 
-    public static string Predicted(string runDir, string site) => RunFiles.Predicted(runDir, site);
+    public static string Predicted(string runDir, string site) => new RunDirectory(runDir).Probe.PredictedPath(site);
 
-    public static string PrefixProbability(string runDir) => RunFiles.PrefixProbability(runDir);
+    public static string PrefixProbability(string runDir) => new RunDirectory(runDir).Probe.PrefixProbabilityPath;
+
+    /// <summary>probes.jsonl of a job, one line per probed checkpoint.</summary>
+    public static IReadOnlyList<ProbeLine> ProbeLines(string runDir) => new RunDirectory(runDir).ReadProbeLines();
 
     /// <summary>A job is done when its summary and its report exist (the report is the pipeline's last write).</summary>
     public static bool IsDone(string runDir) => File.Exists(Summary(runDir)) && File.Exists(Report(runDir));

@@ -3,221 +3,190 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using BeliefLens.Analysis;
 using BeliefLens.Core;
+using BeliefLens.Runs;
 using static TorchSharp.torch;
 
 namespace BeliefLens.Torch.Probing;
 
-/// <summary>A loaded checkpoint with the config it was read with and a seed for the untrained control.</summary>
-public sealed record LoadedCheckpoint(string Path, TransformerConfig Config, ulong Seed, long? Step, long? Tokens);
+/// <summary>What probing a checkpoint on its own needs: its model, the untrained control's seed and, when recorded, its process.</summary>
+/// <param name="ProcessSpec">The process it was trained on (from its sidecar or run config), or null when not recorded.</param>
+public sealed record CheckpointInfo(TransformerConfig Config, ulong Seed, string? ProcessSpec = null, IReadOnlyDictionary<string, double>? ProcessParameters = null);
 
-/// <summary>probe.json / probes.jsonl / .npy outputs, and locating configs for checkpoints.</summary>
+/// <summary>Probe results as run records (probe.json, probes.jsonl), and finding the model config of a checkpoint.</summary>
 public static class ProbeOutput
 {
     /// <summary>
-    /// The model config for a checkpoint file: <paramref name="configPath"/> when given (a TransformerLens
-    /// train_config.json or our run's config.json), else train_config.json beside the file, else the run directory's
-    /// config.json (checkpoints/step_N.pt → ../config.json). Also returns the init seed recorded there (0 if none).
+    /// The model of a checkpoint file: <paramref name="configPath"/> when given (a TransformerLens train_config.json or a
+    /// run's config.json), else the checkpoint's own sidecar (step_N.pt → step_N.json, written with every checkpoint of
+    /// a run), else a train_config.json beside it (the paper's checkpoints).
     /// </summary>
-    public static (TransformerConfig Config, ulong Seed) ResolveConfig(string checkpoint, string? configPath)
+    public static CheckpointInfo DescribeCheckpoint(string checkpoint, string? configPath)
     {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".";
-        configPath ??= new[]
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (configPath is not null)
         {
-            Path.Combine(dir, "train_config.json"),
-            Path.Combine(dir, "config.json"),
-            Path.Combine(Path.GetDirectoryName(dir) ?? dir, "config.json"),
-        }.FirstOrDefault(File.Exists) ?? throw new BeliefLensInputException(
-            $"--config: no train_config.json beside '{checkpoint}' and no run config.json above it; pass --config FILE.");
-        return ReadConfig(configPath);
+            return ReadConfig(configPath);
+        }
+
+        if (RunDirectory.ReadSidecarOf(checkpoint) is { } sidecar)
+        {
+            return new CheckpointInfo(TransformerConfig.FromRecord(sidecar.Model), sidecar.Seed, sidecar.Process, sidecar.ProcessParams);
+        }
+
+        string trainConfig = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint)) ?? ".", "train_config.json");
+        return File.Exists(trainConfig)
+            ? ReadConfig(trainConfig)
+            : throw new BeliefLensInputException(
+                $"config: '{checkpoint}' has no sidecar ({Path.GetFileName(RunDirectory.SidecarPathOf(checkpoint))}) and no train_config.json beside it; give its model config.");
     }
 
-    /// <summary>Reads either a TransformerLens train_config.json or our run's config.json (model under "model").</summary>
-    public static (TransformerConfig Config, ulong Seed) ReadConfig(string path)
+    /// <summary>Reads either a TransformerLens train_config.json or a run's config.json (model under "model").</summary>
+    public static CheckpointInfo ReadConfig(string path)
     {
         if (!File.Exists(path))
         {
-            throw new BeliefLensInputException($"--config: '{path}' does not exist; give a train_config.json or a run's config.json.");
+            throw new BeliefLensInputException($"config: '{path}' does not exist; give a train_config.json or a run's config.json.");
         }
 
         JsonObject obj;
         try
         {
-            obj = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new BeliefLensInputException($"--config {path}: must be a JSON object.");
+            obj = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new BeliefLensInputException($"config: {path} must be a JSON object.");
         }
         catch (JsonException ex)
         {
-            throw new BeliefLensInputException($"--config {path}: not valid JSON ({ex.Message.Split('\n')[0]}); fix the file.");
+            throw new BeliefLensInputException($"config: {path} is not valid JSON ({ex.Message.Split('\n')[0]}); fix the file.");
         }
 
-        if (obj["model"] is JsonObject model)
+        if (obj["model"] is JsonObject)
         {
-            var config = TransformerConfig.FromJson(model.ToJsonString(), source: $"{path} model");
-            ulong seed = obj["training"]?["seed"] is JsonNode s && ulong.TryParse(s.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v : 0;
-            return (config, seed);
+            var run = RunDirectory.ReadConfigFile(path);
+            return new CheckpointInfo(TransformerConfig.FromRecord(run.Model), run.Training.Seed, run.Process, run.ProcessParams);
         }
 
         var train = TransformerConfig.FromJson(obj.ToJsonString(), ignoreUnknown: true, source: path);
         ulong trainSeed = obj["seed"] is JsonValue sv && sv.TryGetValue(out long l) && l >= 0 ? (ulong)l : 0;
-        return (train, trainSeed);
+        return new CheckpointInfo(train, trainSeed);
     }
 
-    /// <summary>The process spec and parameters a run directory was trained on (config.json's process / process_params), if any.</summary>
-    public static (string Spec, Dictionary<string, double> Parameters)? RunProcess(string runDir)
+    /// <summary>One site's probe as a record; the outside contract's fields first.</summary>
+    public static SiteMetrics SiteRecord(SiteProbe p)
     {
-        string path = Path.Combine(runDir, "config.json");
-        if (!File.Exists(path) || JsonNode.Parse(File.ReadAllText(path)) is not JsonObject obj || obj["process"] is not JsonValue spec)
-        {
-            return null;
-        }
-
-        var parameters = (obj["process_params"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>(), StringComparer.Ordinal) ?? [];
-        return (spec.GetValue<string>(), parameters);
-    }
-
-    /// <summary>One JSON object per site; the outside contract's fields first.</summary>
-    public static JsonObject SiteJson(SiteProbe p)
-    {
-        var o = new JsonObject
-        {
-            ["site"] = p.Site,
-            ["dims"] = p.Dims,
-            ["rows"] = p.Rows,
-            ["mse_insample"] = Num(p.InSample.Mse),
-            ["mse_heldout"] = Num(p.HeldOut.Mse),
-            ["r2_insample"] = Num(p.InSample.R2),
-            ["r2_heldout"] = Num(p.HeldOut.R2),
-            ["shuffle_mse"] = Num(p.Shuffled.Mse),
-            ["next_token_mse"] = p.NextToken is null ? null : Num(p.NextToken.Mse),
-            ["untrained_mse"] = p.UntrainedMse is double u ? Num(u) : null,
-            ["rmse_insample"] = Num(p.InSample.Rmse),
-            ["rmse_heldout"] = Num(p.HeldOut.Rmse),
-            ["mean_distance_insample"] = Num(p.InSample.MeanDistance),
-            ["mean_distance_heldout"] = Num(p.HeldOut.MeanDistance),
-            ["belief_variance"] = Num(p.InSample.TargetVariance),
-            ["next_token_r2"] = p.NextToken is null ? null : Num(p.NextToken.R2),
-            ["effective_rank"] = p.EffectiveRank,
-            ["fit_rows_merged"] = p.MergedRows,
-        };
+        ArgumentNullException.ThrowIfNull(p);
+        var site = new SiteMetrics(
+            p.Site, p.Dims, p.Rows,
+            Num(p.InSample.Mse), Num(p.HeldOut.Mse), Num(p.InSample.R2), Num(p.HeldOut.R2), Num(p.Shuffled.Mse),
+            p.NextToken is null ? null : Num(p.NextToken.Mse), p.UntrainedMse is double u ? Num(u) : null,
+            Num(p.InSample.Rmse), Num(p.HeldOut.Rmse), Num(p.InSample.MeanDistance), Num(p.HeldOut.MeanDistance),
+            Num(p.InSample.TargetVariance), p.NextToken is null ? null : Num(p.NextToken.R2), p.EffectiveRank, p.MergedRows,
+            Warning: p.Warning);
         if (p.Pca is { } pca)
         {
-            o["pca_components_80"] = pca.For80;
-            o["pca_components_90"] = pca.For90;
-            o["pca_components_95"] = pca.For95;
-            o["pca_components_99"] = pca.For99;
-            o["pca_explained_ratio"] = new JsonArray(pca.ExplainedRatio.Select(r => (JsonNode)Num(r)!).ToArray());
+            site = site with
+            {
+                PcaComponents80 = pca.For80,
+                PcaComponents90 = pca.For90,
+                PcaComponents95 = pca.For95,
+                PcaComponents99 = pca.For99,
+                PcaExplainedRatio = pca.ExplainedRatio.Select(Num).ToArray(),
+            };
         }
 
         if (p.Distances is { } d)
         {
-            o["distance_points"] = d.Points;
-            o["distance_r2_predicted_vs_beliefs"] = Num(d.R2PredictedVsTrueBeliefs);
-            o["distance_r2_predicted_vs_next_token"] = Num(d.R2PredictedVsNextToken);
-            o["distance_r2_beliefs_vs_next_token"] = Num(d.R2TrueBeliefsVsNextToken);
+            site = site with
+            {
+                DistancePoints = d.Points,
+                DistanceR2PredictedVsBeliefs = Num(d.R2PredictedVsTrueBeliefs),
+                DistanceR2PredictedVsNextToken = Num(d.R2PredictedVsNextToken),
+                DistanceR2BeliefsVsNextToken = Num(d.R2TrueBeliefsVsNextToken),
+            };
         }
 
         if (p.Regularisation is { } choice && p.HeldOutOptions is { } held)
         {
             // Held-out only; mse_insample keeps the fixed cutoff so the paper's in-sample figures are unchanged.
-            o["regularisation"] = new JsonObject
+            site = site with
             {
-                ["chosen_by"] = "validation on the fit sequences",
-                ["validation_fit_fraction"] = ProbeEvaluator.ValidationFitFraction,
-                ["ridge"] = Num(held.Ridge),
-                ["ridge_per_unit_weight"] = Num(choice.FitWeightTotal > 0 ? choice.Best.Ridge / choice.FitWeightTotal : 0),
-                ["rcond"] = Num(held.Rcond),
-                ["validation_mse"] = Num(choice.BestValidationMse),
-                ["insample_ridge"] = Num(p.InSampleOptions?.Ridge ?? 0),
-                ["insample_rcond"] = Num(p.InSampleOptions?.Rcond ?? AffineFitOptions.DefaultRcond),
-                ["candidates"] = new JsonArray(choice.Candidates.Select(c => (JsonNode)new JsonObject
-                {
-                    ["ridge"] = Num(c.Options.Ridge),
-                    ["rcond"] = Num(c.Options.Rcond),
-                    ["effective_rank"] = c.EffectiveRank,
-                    ["validation_mse"] = Num(c.ValidationMse),
-                }).ToArray()),
+                Regularisation = new ProbeRegularisation(
+                    "validation on the fit sequences", ProbeEvaluator.ValidationFitFraction, Num(held.Ridge),
+                    Num(choice.FitWeightTotal > 0 ? choice.Best.Ridge / choice.FitWeightTotal : 0), Num(held.Rcond), Num(choice.BestValidationMse),
+                    Num(p.InSampleOptions?.Ridge ?? 0), Num(p.InSampleOptions?.Rcond ?? AffineFitOptions.DefaultRcond),
+                    choice.Candidates.Select(c => new RegularisationCandidate(Num(c.Options.Ridge), Num(c.Options.Rcond), c.EffectiveRank, Num(c.ValidationMse))).ToArray()),
             };
         }
 
-        if (p.Warning is not null)
-        {
-            o["warning"] = p.Warning;
-        }
-
-        return o;
+        return site;
     }
 
-    /// <summary>Writes DIR/probe.json (array of site objects), DIR/beliefs_true.npy and DIR/beliefs_pred.{site}.npy.</summary>
-    public static void Write(ProbeReport report, string dir)
+    /// <summary>A probe run as probe.json's record.</summary>
+    /// <param name="distinctPrefixes">When the arrays beside it hold one row per distinct prefix, how many.</param>
+    public static ProbeResult Result(ProbeReport report, int? distinctPrefixes = null, MixtureResult? mixture = null)
     {
-        Directory.CreateDirectory(dir);
-        var array = new JsonArray(report.Sites.Select(s => (JsonNode)SiteJson(s)).ToArray());
-        Checkpoints.WriteAtomically(Path.Combine(dir, "probe.json"),
-            s => s.Write(System.Text.Encoding.UTF8.GetBytes(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n")));
-        NpyFile.Write(Path.Combine(dir, "beliefs_true.npy"), report.TrueBeliefs);
-        NpyFile.WriteFloat64(Path.Combine(dir, "prefix_probability.npy"), report.PrefixProbabilities, report.PrefixProbabilities.Length);
-        foreach (var site in report.Sites)
-        {
-            NpyFile.Write(Path.Combine(dir, $"beliefs_pred.{site.Site}.npy"), site.Predicted);
-        }
+        ArgumentNullException.ThrowIfNull(report);
+        return new ProbeResult(report.Process, WeightingName(report.Weighting), report.Sequences, report.Exhaustive, distinctPrefixes,
+            report.Sites.Select(SiteRecord).ToArray(), mixture);
+    }
+
+    public static string WeightingName(ProbeWeighting weighting) => weighting == ProbeWeighting.Prob ? "prob" : "paper";
+
+    /// <summary>
+    /// Writes a probe of one checkpoint at the top of <paramref name="writer"/>'s directory: probe.json, the true
+    /// beliefs, the prefix probabilities and the predicted beliefs of each site, one row per (sequence, position).
+    /// </summary>
+    public static void Write(ProbeReport report, RunWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteProbeResult(writer.Directory.ProbeAtRoot, Result(report), report.Sites.ToDictionary(s => s.Site, s => s.Predicted),
+            report.TrueBeliefs, report.PrefixProbabilities);
     }
 
     /// <summary>
-    /// Probes every complete checkpoint of a run directory (the step-0 one, or a fresh init with the run's seed, is the
-    /// untrained control) and writes one JSON line per checkpoint to DIR/probes.jsonl; returns the lines.
+    /// The model of a run directory's checkpoints: <paramref name="configPath"/> when given, else the run's
+    /// config.json, else the sidecar of its first complete checkpoint.
     /// </summary>
-    public static List<JsonObject> ProbeRunDirectory(string runDir, Process process, ProbeOptions options, string? configPath = null, Device? device = null,
-        Action<string>? log = null)
+    public static CheckpointInfo DescribeRun(RunDirectory run, string? configPath)
     {
-        var steps = Checkpoints.CompleteSteps(runDir);
+        ArgumentNullException.ThrowIfNull(run);
+        return configPath is not null ? ReadConfig(configPath)
+            : run.HoldsRun ? ReadConfig(run.ConfigPath)
+            : run.CompleteCheckpointSteps() is [long first, ..] ? DescribeCheckpoint(run.CheckpointPath(first), null)
+            : throw new BeliefLensInputException($"checkpoint: no complete checkpoints under {run.CheckpointsPath}; train first or give a .pt file.");
+    }
+
+    /// <summary>
+    /// Probes every complete checkpoint of <paramref name="source"/> (the step-0 one, or a fresh init with the run's
+    /// seed, is the untrained control) and records one line per checkpoint in <paramref name="output"/>'s probes.jsonl.
+    /// Returns how many checkpoints were probed.
+    /// </summary>
+    public static int ProbeRunDirectory(RunDirectory source, RunWriter output, Process process, ProbeOptions options, CheckpointInfo info,
+        Device? device = null, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(info);
+        var steps = source.CompleteCheckpointSteps();
         if (steps.Count == 0)
         {
-            throw new BeliefLensInputException($"--checkpoint {runDir}: no complete checkpoints under {Checkpoints.Directory(runDir)}; train first or give a .pt file.");
+            throw new BeliefLensInputException($"checkpoint: no complete checkpoints under {source.CheckpointsPath}; train first or give a .pt file.");
         }
 
-        var (config, seed) = configPath is null ? ReadConfig(Path.Combine(runDir, "config.json")) : ReadConfig(configPath);
         using var untrained = steps[0] == 0
-            ? Checkpoints.LoadModel(Checkpoints.ModelPath(runDir, 0), config, device)
-            : new HookedTransformer(config, device, seed);
-        var inputs = ProbeInputs.Build(process, config.NCtx, options.MaxSequences, options.Seed);
-        var lines = new List<JsonObject>();
-        string outPath = Path.Combine(runDir, "probes.jsonl");
-        using (var writer = new StreamWriter(outPath + ".tmp"))
+            ? Checkpoints.LoadModel(source.CheckpointPath(0), info.Config, device)
+            : new HookedTransformer(info.Config, device, info.Seed);
+        var inputs = ProbeInputs.Build(process, info.Config.NCtx, options.MaxSequences, options.Seed);
+        foreach (long step in steps)
         {
-            foreach (long step in steps)
-            {
-                using var model = Checkpoints.LoadModel(Checkpoints.ModelPath(runDir, step), config, device);
-                var report = ProbeRunner.Run(model, process, options, untrained, inputs);
-                long? tokens = TokensOf(runDir, step);
-                var line = new JsonObject
-                {
-                    ["step"] = step,
-                    ["tokens"] = tokens,
-                    ["sites"] = new JsonArray(report.Sites.Select(s => (JsonNode)SiteJson(s)).ToArray()),
-                };
-                writer.WriteLine(line.ToJsonString());
-                writer.Flush();
-                lines.Add(line);
-                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"step {step}: {string.Join("  ", report.Sites.Select(s => $"{s.Site} mse {s.InSample.Mse:G5}"))}"));
-            }
+            using var model = Checkpoints.LoadModel(source.CheckpointPath(step), info.Config, device);
+            var report = ProbeRunner.Run(model, process, options, untrained, inputs);
+            output.RecordProbe(new ProbeLine(step, source.ReadSidecar(step).Tokens, report.Sites.Select(SiteRecord).ToArray()));
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"step {step}: {string.Join("  ", report.Sites.Select(s => $"{s.Site} mse {s.InSample.Mse:G5}"))}"));
         }
 
-        File.Move(outPath + ".tmp", outPath, overwrite: true);
-        return lines;
+        return steps.Count;
     }
 
-    private static long? TokensOf(string runDir, long step)
-    {
-        string state = Path.Combine(Checkpoints.Directory(runDir), $"step_{step:D7}.json");
-        try
-        {
-            return File.Exists(state) ? JsonNode.Parse(File.ReadAllText(state))?["tokens"]?.GetValue<long>() : null;
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>JSON number, or null for NaN/∞ (JSON has no such values).</summary>
-    private static JsonNode? Num(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
+    /// <summary>A JSON number, or null for NaN/∞ (JSON has no such values).</summary>
+    public static double? Num(double x) => double.IsFinite(x) ? x : null;
 }

@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace BeliefLens.Torch.Probing;
 
-/// <summary>What to probe and how. Validated at construction.</summary>
+/// <summary>
+/// What to probe and how. Valid by construction: every property validates in its init accessor, so neither the
+/// constructor nor a <c>with</c> expression can build an invalid record. Errors name the field as <c>probe.x</c>.
+/// </summary>
 public sealed record ProbeOptions
 {
     public ProbeOptions(
@@ -14,28 +17,18 @@ public sealed record ProbeOptions
         double fitFraction = 0.2, double ridge = 0, double rcond = AffineFitOptions.DefaultRcond, int distancePoints = 1500,
         bool controls = true, int chunk = 4096, bool chooseConcatRegularisation = true)
     {
-        if (sites is not null && sites.Count == 0)
-        {
-            throw new BeliefLensInputException("sites: empty list; name at least one hook site, e.g. blocks.3.hook_resid_post.");
-        }
-
-        if (!(fitFraction > 0 && fitFraction < 1))
-        {
-            throw new BeliefLensInputException("fit_fraction: must be in (0, 1); the paper fits on 0.2 of the sequences.");
-        }
-
-        if (chunk < 1)
-        {
-            throw new BeliefLensInputException("chunk: must be at least 1 sequence per forward pass.");
-        }
-
-        if (distancePoints < 2)
-        {
-            throw new BeliefLensInputException("distance_points: need at least 2 points.");
-        }
-
-        (Sites, Concat, Weighting, Positions, RoundDecimals, MaxSequences, Seed, FitFraction, Fit, DistancePoints, Controls, Chunk) =
-            (sites, concat, weighting, positions, roundDecimals, maxSequences, seed, fitFraction, new AffineFitOptions(ridge, rcond), distancePoints, controls, chunk);
+        Sites = sites;
+        Concat = concat;
+        Weighting = weighting;
+        Positions = positions;
+        RoundDecimals = roundDecimals;
+        MaxSequences = maxSequences;
+        Seed = seed;
+        FitFraction = fitFraction;
+        Fit = new AffineFitOptions(ridge, rcond);
+        DistancePoints = distancePoints;
+        Controls = controls;
+        Chunk = chunk;
         ChooseConcatRegularisation = chooseConcatRegularisation;
     }
 
@@ -45,29 +38,63 @@ public sealed record ProbeOptions
     /// </summary>
     public bool ChooseConcatRegularisation { get; init; }
 
-    /// <summary>Hook sites; null = the last block's hook_resid_post.</summary>
-    public IReadOnlyList<string>? Sites { get; init; }
+    /// <summary>Hook sites, each once; null = the last block's hook_resid_post. Checked against the model when probing.</summary>
+    public IReadOnlyList<string>? Sites
+    {
+        get;
+        init => field = value is null ? null
+            : value.Count == 0 ? throw Invalid("sites", "[]", "name at least one hook site, e.g. blocks.3.hook_resid_post")
+            : value.Distinct(StringComparer.Ordinal).Count() != value.Count ? throw Invalid("sites", string.Join(",", value), "list each site once")
+            : value.ToArray();
+    }
 
     /// <summary>Also probe the concatenation of the sites (named <c>concat</c>).</summary>
     public bool Concat { get; init; }
 
-    public ProbeWeighting Weighting { get; init; }
+    public ProbeWeighting Weighting
+    {
+        get;
+        init => field = Enum.IsDefined(value) ? value : throw Invalid("weighting", value.ToString(), "use paper or prob");
+    }
 
-    /// <summary>Positions j to keep (0-based); null = all.</summary>
-    public IReadOnlyList<int>? Positions { get; init; }
+    /// <summary>Positions j to keep (0-based); null = all. Checked against n_ctx when probing.</summary>
+    public IReadOnlyList<int>? Positions
+    {
+        get;
+        init => field = value is null ? null
+            : value.Count == 0 || value.Any(p => p < 0) ? throw Invalid("positions", string.Join(",", value), "give 0-based positions such as 0,4,9")
+            : value.ToArray();
+    }
 
     /// <summary>Round belief targets to this many decimals (the paper: 5); null = exact.</summary>
-    public int? RoundDecimals { get; init; }
+    public int? RoundDecimals
+    {
+        get;
+        init => field = value is null or (>= 0 and <= 15) ? value : throw Invalid("round_decimals", value.Value.ToString(CultureInfo.InvariantCulture), "use 0 to 15 decimals, or none");
+    }
 
-    public long MaxSequences { get; init; }
+    public long MaxSequences
+    {
+        get;
+        init => field = value >= 1 ? value : throw Invalid("max_sequences", value.ToString(CultureInfo.InvariantCulture), "must be at least 1");
+    }
 
     public ulong Seed { get; init; }
 
-    public double FitFraction { get; init; }
+    public double FitFraction
+    {
+        get;
+        init => field = value is > 0 and < 1 ? value : throw Invalid("fit_fraction", F(value), "must lie strictly between 0 and 1 (the paper fits on 0.2 of the sequences)");
+    }
 
-    public AffineFitOptions Fit { get; init; }
+    /// <summary>The affine fit's ridge and cut-off (validated by <see cref="AffineFitOptions"/> itself).</summary>
+    public AffineFitOptions Fit { get; init => field = value ?? throw Invalid("fit", "null", "give the fit options"); }
 
-    public int DistancePoints { get; init; }
+    public int DistancePoints
+    {
+        get;
+        init => field = value >= 2 ? value : throw Invalid("distance_points", value.ToString(CultureInfo.InvariantCulture), "need at least 2 points");
+    }
 
     /// <summary>Seed of the distance analysis's point sample; a report that redraws the analysis samples with it too.</summary>
     public ulong DistanceSeed => Seed ^ 0xD157UL;
@@ -76,11 +103,19 @@ public sealed record ProbeOptions
     public bool Controls { get; init; }
 
     /// <summary>Sequences per forward pass.</summary>
-    public int Chunk { get; init; }
+    public int Chunk
+    {
+        get;
+        init => field = value >= 1 ? value : throw Invalid("chunk", value.ToString(CultureInfo.InvariantCulture), "must be at least 1 sequence per forward pass");
+    }
 
     /// <summary>The paper's protocol: paper weighting, targets rounded to 5 decimals.</summary>
     public static ProbeOptions Paper(IReadOnlyList<string>? sites = null, bool concat = false) =>
         new(sites, concat, ProbeWeighting.Paper, roundDecimals: 5);
+
+    private static BeliefLensInputException Invalid(string field, string value, string fix) => new($"probe.{field}: {value} is invalid; {fix}.");
+
+    private static string F(double x) => x.ToString("R", CultureInfo.InvariantCulture);
 }
 
 /// <summary>One site's probe with its controls. MSEs are averaged over points and belief dimensions.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BeliefLens.Cli.Run;
+using BeliefLens.Runs;
 
 namespace BeliefLens.Cli.Tests.Run;
 
@@ -90,13 +91,13 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(string.Empty, error);
         Assert.Contains("report.html", output, StringComparison.Ordinal);
 
-        var experiment = Experiment.FromJson(JsonNode.Parse(File.ReadAllText(RunFiles.Config(out1)))!.AsObject());
+        var experiment = Experiment.FromJson(JsonNode.Parse(File.ReadAllText(new RunDirectory(out1).ConfigPath))!.AsObject());
         Assert.Equal(20, experiment.Training.Steps);
         Assert.Equal(Presets.WarmupFor(20), experiment.Training.WarmupSteps);
         Assert.Equal(Presets.EvalEveryFor(20), experiment.Training.EvalEvery);
         Assert.Equal(3UL, experiment.Training.Seed);
         Assert.False(experiment.Probe.Concat);
-        var summary = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(out1)))!;
+        var summary = JsonNode.Parse(File.ReadAllText(new RunDirectory(out1).SummaryPath))!;
         Assert.Equal(20, summary["steps"]!.GetValue<long>());
         Assert.DoesNotContain(summary["probes"]!.AsArray(), p => p!["site"]!.GetValue<string>() == "concat");
 
@@ -110,11 +111,11 @@ public sealed class RunCommandTests : IDisposable
         AssertOneLineError(error, "training.seed");
         Assert.Equal(before, RunPipelineTests.Snapshot(out1));
 
-        File.Delete(RunFiles.Report(out1));
+        File.Delete(new RunDirectory(out1).ReportPath);
         (code, output, error) = Cli.Run("report", out1);
         Assert.True(code == 0, error);
-        Assert.Contains(RunFiles.Report(out1), output, StringComparison.Ordinal);
-        Assert.True(File.Exists(RunFiles.Report(out1)));
+        Assert.Contains(new RunDirectory(out1).ReportPath, output, StringComparison.Ordinal);
+        Assert.True(File.Exists(new RunDirectory(out1).ReportPath));
     }
 
     [Fact]

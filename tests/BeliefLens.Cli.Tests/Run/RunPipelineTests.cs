@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using BeliefLens.Analysis;
 using BeliefLens.Cli.Run;
+using BeliefLens.Runs;
 using BeliefLens.Core;
 using BeliefLens.Torch;
 
@@ -37,7 +38,7 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
     [Fact]
     public void SummaryHoldsTheContractFields()
     {
-        var summary = ReadJson(RunFiles.Summary(run.Directory));
+        var summary = ReadJson(new RunDirectory(run.Directory).SummaryPath);
         Assert.Equal("mess3", summary["process"]!.GetValue<string>());
         Assert.Equal(40, summary["steps"]!.GetValue<long>());
         Assert.Equal(40L * 16 * 4, summary["tokens"]!.GetValue<long>());
@@ -71,23 +72,23 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
     [Fact]
     public void ProbesJsonlHasStepZeroAndEveryCheckpoint()
     {
-        var steps = RunPipeline.ReadProbeLines(run.Directory).Select(l => l["step"]!.GetValue<long>()).ToList();
-        var checkpoints = Checkpoints.CompleteSteps(run.Directory);
+        var steps = new RunDirectory(run.Directory).ReadProbeLines().Select(l => l.Step).ToList();
+        var checkpoints = new RunDirectory(run.Directory).CompleteCheckpointSteps();
         Assert.Equal(run.Experiment.Training.CheckpointSteps().ToList(), checkpoints);
         Assert.Equal([0L, .. checkpoints], steps);
-        Assert.Equal(steps.Count, File.ReadAllLines(RunFiles.Probes(run.Directory)).Length);
-        foreach (var line in RunPipeline.ReadProbeLines(run.Directory))
+        Assert.Equal(steps.Count, File.ReadAllLines(new RunDirectory(run.Directory).ProbesPath).Length);
+        foreach (var line in new RunDirectory(run.Directory).ReadProbeLines())
         {
-            long step = line["step"]!.GetValue<long>();
-            Assert.Equal(step * 16 * 4, line["tokens"]!.GetValue<long>());
-            Assert.True(File.Exists(RunFiles.Emergence(run.Directory, step)), $"no emergence file for step {step}");
+            long step = line.Step;
+            Assert.Equal(step * 16 * 4, line.Tokens);
+            Assert.True(File.Exists(new RunDirectory(run.Directory).Probe.EmergenceStepPath(step)), $"no emergence file for step {step}");
         }
     }
 
     [Fact]
     public void ConfigJsonParsesBackAsTheSameExperiment()
     {
-        var config = ReadJson(RunFiles.Config(run.Directory));
+        var config = ReadJson(new RunDirectory(run.Directory).ConfigPath);
         Assert.Equal(run.Experiment, Experiment.FromJson(config));
         Assert.Equal("mess3", config["process"]!.GetValue<string>());
     }
@@ -95,13 +96,13 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
     [Fact]
     public void ReportIsSelfContainedAndFiguresDecode()
     {
-        string html = File.ReadAllText(RunFiles.Report(run.Directory));
+        string html = File.ReadAllText(new RunDirectory(run.Directory).ReportPath);
         Assert.Contains("data:image/png;base64,", html, StringComparison.Ordinal);
         Assert.DoesNotContain("src=\"figures/", html, StringComparison.Ordinal);
         Assert.DoesNotContain("src=\"/", html, StringComparison.Ordinal);
         Assert.Contains("blocks.0.hook_resid_post", html, StringComparison.Ordinal);
 
-        var pngs = Directory.GetFiles(RunFiles.Figures(run.Directory), "*.png");
+        var pngs = Directory.GetFiles(new RunDirectory(run.Directory).FiguresPath, "*.png");
         Assert.True(pngs.Length >= 6, $"only {pngs.Length} PNG figures");
         foreach (string png in pngs)
         {
@@ -113,7 +114,7 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
             Assert.True(BitConverter.ToUInt32([.. bytes[16..20].Reverse()]) > 0 && BitConverter.ToUInt32([.. bytes[20..24].Reverse()]) > 0);
         }
 
-        Assert.NotEmpty(Directory.GetFiles(RunFiles.Figures(run.Directory), "*.svg"));
+        Assert.NotEmpty(Directory.GetFiles(new RunDirectory(run.Directory).FiguresPath, "*.svg"));
     }
 
     [Fact]
@@ -130,8 +131,8 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         string dir = temp.Combine("run");
         TempDir.Copy(run.Directory, dir);
         var before = Snapshot(dir);
-        File.Delete(RunFiles.Report(dir));
-        Directory.Delete(RunFiles.Figures(dir), recursive: true);
+        File.Delete(new RunDirectory(dir).ReportPath);
+        Directory.Delete(new RunDirectory(dir).FiguresPath, recursive: true);
 
         var observer = new RecordingObserver();
         RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
@@ -140,8 +141,8 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         Assert.Equal("all checkpoints already probed; skipped", observer.DetailOf("probe"));
         Assert.Empty(observer.TrainingSteps);
         Assert.Equal(before, Snapshot(dir));
-        Assert.True(File.Exists(RunFiles.Report(dir)));
-        Assert.NotEmpty(Directory.GetFiles(RunFiles.Figures(dir), "*.png"));
+        Assert.True(File.Exists(new RunDirectory(dir).ReportPath));
+        Assert.NotEmpty(Directory.GetFiles(new RunDirectory(dir).FiguresPath, "*.png"));
     }
 
     [Fact]
@@ -151,9 +152,9 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         string dir = temp.Combine("run");
         TempDir.Copy(run.Directory, dir);
         var before = Snapshot(dir);
-        var probesBefore = RunPipeline.ReadProbeLines(dir).Select(l => l.ToJsonString()).ToList();
-        File.Delete(RunFiles.FinalProbe(dir));
-        File.Delete(RunFiles.TrueBeliefs(dir));
+        var probesBefore = new RunDirectory(dir).ReadProbeLines().Select(l => RunJson.ToNode(l).ToJsonString()).ToList();
+        File.Delete(new RunDirectory(dir).Probe.ResultPath);
+        File.Delete(new RunDirectory(dir).Probe.TrueBeliefsPath);
 
         var observer = new RecordingObserver();
         RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
@@ -167,8 +168,8 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         }
 
         // The probe is deterministic: the redone final probe gives the same numbers as before.
-        Assert.Equal(probesBefore, RunPipeline.ReadProbeLines(dir).Select(l => l.ToJsonString()).ToList());
-        Assert.Equal(ReadJson(RunFiles.Summary(run.Directory)).ToJsonString(), ReadJson(RunFiles.Summary(dir)).ToJsonString());
+        Assert.Equal(probesBefore, new RunDirectory(dir).ReadProbeLines().Select(l => RunJson.ToNode(l).ToJsonString()).ToList());
+        Assert.Equal(ReadJson(new RunDirectory(run.Directory).SummaryPath).ToJsonString(), ReadJson(new RunDirectory(dir).SummaryPath).ToJsonString());
     }
 
     [Fact]
@@ -177,16 +178,37 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         using var temp = new TempDir();
         string dir = temp.Combine("run");
         TempDir.Copy(run.Directory, dir);
-        var lines = File.ReadAllLines(RunFiles.Probes(dir));
-        File.WriteAllLines(RunFiles.Probes(dir), lines[..^1]);
-        var summary = ReadJson(RunFiles.Summary(dir));
+        var lines = File.ReadAllLines(new RunDirectory(dir).ProbesPath);
+        File.WriteAllLines(new RunDirectory(dir).ProbesPath, lines[..^1]);
+        var summary = ReadJson(new RunDirectory(dir).SummaryPath);
         summary.Remove("probes");
-        File.WriteAllText(RunFiles.Summary(dir), summary.ToJsonString());
+        File.WriteAllText(new RunDirectory(dir).SummaryPath, summary.ToJsonString());
 
         RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, new RecordingObserver(), CancellationToken.None);
 
-        Assert.Equal(lines, File.ReadAllLines(RunFiles.Probes(dir)));
-        Assert.Equal(ReadJson(RunFiles.Summary(run.Directory))["probes"]!.ToJsonString(), ReadJson(RunFiles.Summary(dir))["probes"]!.ToJsonString());
+        Assert.Equal(lines, File.ReadAllLines(new RunDirectory(dir).ProbesPath));
+        Assert.Equal(ReadJson(new RunDirectory(run.Directory).SummaryPath)["probes"]!.ToJsonString(), ReadJson(new RunDirectory(dir).SummaryPath)["probes"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void AKillBetweenTheLastCheckpointAndSummaryJsonRedoesOnlyTheFinalValidation()
+    {
+        using var temp = new TempDir();
+        string dir = temp.Combine("run");
+        TempDir.Copy(run.Directory, dir);
+        var before = Snapshot(dir);
+        File.Delete(new RunDirectory(dir).SummaryPath);
+
+        var observer = new RecordingObserver();
+        RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
+
+        Assert.Equal("resuming from the last checkpoint", observer.DetailOf("train"));
+        Assert.Empty(observer.TrainingSteps);
+        Assert.Equal("all checkpoints already probed; skipped", observer.DetailOf("probe"));
+        var expected = new RunDirectory(run.Directory).ReadSummary();
+        var actual = new RunDirectory(dir).ReadSummary();
+        Assert.Null(RunJson.FirstDifference(expected with { WallSeconds = 0 }, actual with { WallSeconds = 0 })); // probes included
+        Assert.Equal(before.Where(kv => kv.Key != "summary.json"), Snapshot(dir).Where(kv => kv.Key != "summary.json"));
     }
 
     [Fact]
@@ -205,11 +227,11 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         Assert.Equal(before, Snapshot(dir));
 
         RunPipeline.Execute(other, dir, force: true, new RecordingObserver(), CancellationToken.None);
-        Assert.Equal(other, Experiment.FromJson(ReadJson(RunFiles.Config(dir))));
-        Assert.Equal([0L, .. Checkpoints.CompleteSteps(dir)], RunPipeline.ReadProbeLines(dir).Select(l => l["step"]!.GetValue<long>()));
+        Assert.Equal(other, Experiment.FromJson(ReadJson(new RunDirectory(dir).ConfigPath)));
+        Assert.Equal([0L, .. new RunDirectory(dir).CompleteCheckpointSteps()], new RunDirectory(dir).ReadProbeLines().Select(l => l.Step));
         Assert.NotEqual(
-            InterruptedRunTests.Weights(Checkpoints.ModelPath(run.Directory, 40)),
-            InterruptedRunTests.Weights(Checkpoints.ModelPath(dir, 40)));
+            InterruptedRunTests.Weights(new RunDirectory(run.Directory).CheckpointPath(40)),
+            InterruptedRunTests.Weights(new RunDirectory(dir).CheckpointPath(40)));
     }
 
     [Fact]
@@ -242,11 +264,11 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         // probe.json's distance R² (computed while probing) and the report's figure (rendered later from the saved
         // arrays) must be one analysis: the same sampled pairs, bit for bit the same R².
         string dir = run.Directory;
-        var site = ReadJson(RunFiles.FinalProbe(dir))["sites"]!.AsArray().Select(s => s!.AsObject())
+        var site = ReadJson(new RunDirectory(dir).Probe.ResultPath)["sites"]!.AsArray().Select(s => s!.AsObject())
             .First(s => s["site"]!.GetValue<string>() == RunPipeline.EmergenceSite(run.Experiment.Model));
-        var truth = NpyFile.Read(RunFiles.TrueBeliefs(dir));
-        var predicted = NpyFile.Read(RunFiles.Predicted(dir, site["site"]!.GetValue<string>()));
-        var next = NpyFile.Read(RunFiles.NextToken(dir));
+        var truth = NpyFile.Read(new RunDirectory(dir).Probe.TrueBeliefsPath);
+        var predicted = NpyFile.Read(new RunDirectory(dir).Probe.PredictedPath(site["site"]!.GetValue<string>()));
+        var next = NpyFile.Read(new RunDirectory(dir).Probe.NextTokenPath);
         var analysis = RunReport.Distances(run.Experiment, new DenseMatrix(predicted.Data, predicted.Shape[0], predicted.Shape[1]),
             new DenseMatrix(truth.Data, truth.Shape[0], truth.Shape[1]), new DenseMatrix(next.Data, next.Shape[0], next.Shape[1]));
         Assert.Equal(site["distance_points"]!.GetValue<int>(), analysis.Points);
@@ -255,7 +277,7 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         Assert.Equal(analysis.Pairs, analysis.PairDistances!.Predicted.Length);
 
         string r2 = analysis.R2PredictedVsTrueBeliefs.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
-        string html = System.Net.WebUtility.HtmlDecode(File.ReadAllText(RunFiles.Report(dir)));
+        string html = System.Net.WebUtility.HtmlDecode(File.ReadAllText(new RunDirectory(dir).ReportPath));
         Assert.Contains($"true beliefs (left, R² {r2})", html, StringComparison.Ordinal); // the figure's caption
         Assert.Contains($"true beliefs with R² {r2}", html, StringComparison.Ordinal); // the summary paragraph
     }
@@ -266,15 +288,63 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
         using var temp = new TempDir();
         string dir = temp.Combine("run");
         TempDir.Copy(run.Directory, dir);
-        Directory.Delete(Checkpoints.Directory(dir), recursive: true);
-        Directory.Delete(RunFiles.Figures(dir), recursive: true);
-        File.Delete(RunFiles.Report(dir));
+        Directory.Delete(new RunDirectory(dir).CheckpointsPath, recursive: true);
+        Directory.Delete(new RunDirectory(dir).FiguresPath, recursive: true);
+        File.Delete(new RunDirectory(dir).ReportPath);
 
-        Assert.Equal(RunFiles.Report(dir), RunReport.Render(dir));
-        Assert.Contains("data:image/png;base64,", File.ReadAllText(RunFiles.Report(dir)), StringComparison.Ordinal);
+        Assert.Equal(new RunDirectory(dir).ReportPath, RunReport.Render(dir));
+        Assert.Contains("data:image/png;base64,", File.ReadAllText(new RunDirectory(dir).ReportPath), StringComparison.Ordinal);
         Assert.Equal(
-            Directory.GetFiles(RunFiles.Figures(run.Directory)).Select(Path.GetFileName).Order(),
-            Directory.GetFiles(RunFiles.Figures(dir)).Select(Path.GetFileName).Order());
+            Directory.GetFiles(new RunDirectory(run.Directory).FiguresPath).Select(Path.GetFileName).Order(),
+            Directory.GetFiles(new RunDirectory(dir).FiguresPath).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void ACheckpointCopiedWithItsSidecarIsProbedOnItsOwn()
+    {
+        using var temp = new TempDir();
+        var source = new RunDirectory(run.Directory);
+        string copy = temp.Combine("elsewhere", "step_0000040.pt");
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        File.Copy(source.CheckpointPath(40), copy);
+        File.Copy(source.SidecarPath(40), RunDirectory.SidecarPathOf(copy));
+
+        // Neither the process nor a model config is given: the sidecar has both, and the untrained control's seed.
+        const string Site = "blocks.0.hook_resid_post";
+        string outDir = temp.Combine("out");
+        var (code, output, _) = ChildCli.Run("probe", "--checkpoint", copy, "--sites", Site, "--round", "none", "--max-sequences", "200", "--out", outDir);
+        Assert.True(code == 0, output);
+        var probed = new RunDirectory(outDir).ProbeAtRoot.ReadResult();
+        Assert.Equal("mess3(x=0.05,alpha=0.85)", probed.Process); // the run's parameters, from the sidecar
+        Assert.Equal(source.Probe.ReadResult().Process, probed.Process);
+
+        // The same checkpoint, inputs and untrained network as the run's final probe: the in-sample numbers agree exactly.
+        var final = source.Probe.ReadResult().Sites.Single(s => s.Site == Site);
+        var site = Assert.Single(probed.Sites);
+        Assert.Equal(final.MseInsample, site.MseInsample);
+        Assert.Equal(final.UntrainedMse, site.UntrainedMse);
+
+        // Without its sidecar the checkpoint's model is unknown: one line asking for it.
+        File.Delete(RunDirectory.SidecarPathOf(copy));
+        (code, _, string error) = ChildCli.Run("probe", "--checkpoint", copy, "mess3", "--out", temp.Combine("out2"));
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: --config: ", error, StringComparison.Ordinal);
+        Assert.Contains("has no sidecar (step_0000040.json)", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProbingARunDirectoryRecordsOneLinePerCheckpointElsewhere()
+    {
+        using var temp = new TempDir();
+        var (code, _, error) = ChildCli.Run("probe", "--checkpoint", run.Directory, "--out", run.Directory);
+        Assert.Equal(2, code);
+        Assert.Equal("error: --out: is the run directory being probed; give another directory (the run's probes.jsonl belongs to the run).", error.Trim());
+
+        string outDir = temp.Combine("out");
+        (code, string output, _) = ChildCli.Run("probe", "--checkpoint", run.Directory, "--sites", "blocks.0.hook_resid_post", "--out", outDir);
+        Assert.True(code == 0, output);
+        var source = new RunDirectory(run.Directory);
+        Assert.Equal(source.CompleteCheckpointSteps().Select(s => (s, s * 16 * 4)), new RunDirectory(outDir).ReadProbeLines().Select(l => (l.Step, l.Tokens)));
     }
 
     [Fact]
@@ -313,8 +383,8 @@ public sealed class InterruptedRunTests(FinishedTinyRun run) : IClassFixture<Fin
 
         Assert.ThrowsAny<OperationCanceledException>(() => RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, cancel.Token));
         Assert.Equal(20, observer.TrainingSteps[^1]);
-        Assert.False(File.Exists(RunFiles.Summary(dir)));
-        var partial = Checkpoints.CompleteSteps(dir);
+        Assert.False(File.Exists(new RunDirectory(dir).SummaryPath));
+        var partial = new RunDirectory(dir).CompleteCheckpointSteps();
         Assert.Equal(12, partial[^1]);
 
         var resumed = new RecordingObserver();
@@ -325,17 +395,17 @@ public sealed class InterruptedRunTests(FinishedTinyRun run) : IClassFixture<Fin
         // Compare the numbers: .pt files are zip archives whose entries carry write times, so their bytes differ.
         foreach (long step in new long[] { 12, 40 })
         {
-            Assert.Equal(Weights(Checkpoints.ModelPath(run.Directory, step)), Weights(Checkpoints.ModelPath(dir, step)));
+            Assert.Equal(Weights(new RunDirectory(run.Directory).CheckpointPath(step)), Weights(new RunDirectory(dir).CheckpointPath(step)));
         }
 
-        var expected = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(run.Directory)))!;
-        var actual = JsonNode.Parse(File.ReadAllText(RunFiles.Summary(dir)))!;
+        var expected = JsonNode.Parse(File.ReadAllText(new RunDirectory(run.Directory).SummaryPath))!;
+        var actual = JsonNode.Parse(File.ReadAllText(new RunDirectory(dir).SummaryPath))!;
         Assert.Equal(expected["validation_loss"]!.GetValue<double>(), actual["validation_loss"]!.GetValue<double>());
         Assert.Equal(expected["probes"]!.ToJsonString(), actual["probes"]!.ToJsonString());
-        Assert.Equal(File.ReadAllLines(RunFiles.Probes(run.Directory)), File.ReadAllLines(RunFiles.Probes(dir)));
+        Assert.Equal(File.ReadAllLines(new RunDirectory(run.Directory).ProbesPath), File.ReadAllLines(new RunDirectory(dir).ProbesPath));
 
         // metrics.jsonl keeps one line per logged step: nothing duplicated by the resume.
-        var metricSteps = File.ReadAllLines(RunFiles.Metrics(dir)).Select(l => JsonNode.Parse(l)!["step"]!.GetValue<long>()).ToList();
+        var metricSteps = File.ReadAllLines(new RunDirectory(dir).MetricsPath).Select(l => JsonNode.Parse(l)!["step"]!.GetValue<long>()).ToList();
         Assert.Equal(metricSteps.Distinct().Order(), metricSteps);
     }
 
@@ -365,16 +435,17 @@ public sealed class InterruptedRunTests(FinishedTinyRun run) : IClassFixture<Fin
         string dir = temp.Combine("run");
         TempDir.Copy(run.Directory, dir);
 
-        // Pretend the run was killed while probing: the final probe and the later emergence lines are gone.
-        File.Delete(RunFiles.FinalProbe(dir));
-        File.Delete(RunFiles.TrueBeliefs(dir));
-        var lines = File.ReadAllLines(RunFiles.Probes(dir));
-        File.WriteAllLines(RunFiles.Probes(dir), [.. lines[..2], lines[2][..(lines[2].Length / 2)]]);
+        // Pretend the run was killed while probing: the final probe and the later emergence lines are gone (probes.jsonl
+        // is replaced whole by each line, so a kill leaves fewer lines, never a torn one).
+        File.Delete(new RunDirectory(dir).Probe.ResultPath);
+        File.Delete(new RunDirectory(dir).Probe.TrueBeliefsPath);
+        var lines = File.ReadAllLines(new RunDirectory(dir).ProbesPath);
+        File.WriteAllLines(new RunDirectory(dir).ProbesPath, lines[..2]);
 
         var observer = new RecordingObserver();
         RunPipeline.Execute(TinyExperiment.Create(), dir, force: false, observer, CancellationToken.None);
         Assert.Equal("already finished; skipped", observer.DetailOf("train"));
         Assert.Equal($"{lines.Length - 2} checkpoints", observer.DetailOf("probe"));
-        Assert.Equal(lines, File.ReadAllLines(RunFiles.Probes(dir)));
+        Assert.Equal(lines, File.ReadAllLines(new RunDirectory(dir).ProbesPath));
     }
 }

@@ -1,0 +1,194 @@
+using System.Text.Json.Serialization;
+
+namespace BeliefLens.Runs;
+
+// The typed files of a run directory. Each record is the exact on-disk shape: snake_case names (RunJson's naming
+// policy), fields in file order, nullable where the file may hold null, optional (omitted when null) where the field
+// may be absent. Numbers that are NaN or infinite in memory are stored as null (JSON has no such values).
+// Records hold lists and dictionaries, so compare them by their JSON (RunJson.ToNode), not with ==.
+// Seeds and RNG words are unsigned 64-bit integers stored as strings, which every JSON reader keeps exact.
+
+/// <summary>config.json: what the run trains and probes; a resumed run must match it field for field.</summary>
+public sealed record RunConfig(
+    string Process,
+    string ProcessName,
+    IReadOnlyDictionary<string, double> ProcessParams,
+    ModelConfig Model,
+    TrainingConfig Training,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Experiment = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProbeConfig? Probe = null);
+
+/// <summary>The model section (TransformerLens names; <c>normalization_type</c> is "LN" or null).</summary>
+public sealed record ModelConfig(
+    int NLayers,
+    int DModel,
+    int NHeads,
+    int DHead,
+    int DMlp,
+    int NCtx,
+    int DVocab,
+    string ActFn,
+    string? NormalizationType,
+    bool AttnOnly);
+
+/// <summary>The training section.</summary>
+public sealed record TrainingConfig(
+    long Steps,
+    int BatchSize,
+    double LearningRate,
+    string Optimizer,
+    double WeightDecay,
+    string WeightDecayAppliesTo,
+    double Beta1,
+    double Beta2,
+    double Momentum,
+    int WarmupSteps,
+    string LrSchedule,
+    double MinLrFraction,
+    double GradClip,
+    [property: JsonNumberHandling(RunJson.ExactInteger)] ulong Seed,
+    string Data,
+    long EvalEvery,
+    long CheckpointEvery,
+    int LogCheckpoints,
+    int LossReadEvery,
+    long ExactValidationLimit,
+    int ValidationSamples);
+
+/// <summary>The probe section of a <c>run</c> (absent for <c>train</c> alone).</summary>
+public sealed record ProbeConfig(
+    IReadOnlyList<string> Sites,
+    bool Concat,
+    string Weighting,
+    double FitFraction,
+    int MaxSequences,
+    int EmergencePanels,
+    [property: JsonNumberHandling(RunJson.ExactInteger)] ulong Seed);
+
+/// <summary>One line of metrics.jsonl; the validation fields are present only on evaluation steps.</summary>
+public sealed record MetricsLine(
+    long Step,
+    long Tokens,
+    double TrainLoss,
+    double Lr,
+    double TokensPerS,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? ValLoss = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? ValLossMean = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? LossFloor = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double>? RelativeLoss = null);
+
+/// <summary>
+/// checkpoints/step_XXXXXXX.json: what resuming needs beyond the weights and optimizer buffers, and what loading the
+/// checkpoint on its own needs (the model, the process it was trained on and the init seed of the untrained control).
+/// </summary>
+public sealed record CheckpointSidecar(
+    long Step,
+    long Tokens,
+    long OptimizerSteps,
+    [property: JsonNumberHandling(RunJson.ExactInteger)] IReadOnlyList<ulong> RngState,
+    double WallSeconds,
+    double TrainLoss,
+    string Process,
+    IReadOnlyDictionary<string, double> ProcessParams,
+    ModelConfig Model,
+    [property: JsonNumberHandling(RunJson.ExactInteger)] ulong Seed);
+
+/// <summary>summary.json: the training result, plus the final probe's headline numbers once probing is done.</summary>
+public sealed record RunSummary(
+    string Process,
+    long Steps,
+    long Tokens,
+    double WallSeconds,
+    double ValidationLoss,
+    double LossFloor,
+    double RelativeLoss,
+    bool ValidationExact,
+    IReadOnlyList<double> ValidationLossPerPosition,
+    IReadOnlyList<double> LossFloorPerPosition,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Experiment = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ProbeWeighting = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<SummaryProbe>? Probes = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MixtureResult? MixtureProbes = null);
+
+/// <summary>One site of summary.json's <c>probes</c>.</summary>
+public sealed record SummaryProbe(
+    string Site,
+    double? MseInsample,
+    double? MseHeldout,
+    double? R2Heldout,
+    double? ShuffleMse,
+    double? UntrainedMse,
+    double? NextTokenMse);
+
+/// <summary>One line of probes.jsonl: the probe of one checkpoint (step 0 is the untrained model).</summary>
+public sealed record ProbeLine(long Step, long Tokens, IReadOnlyList<SiteMetrics> Sites);
+
+/// <summary>probe.json: the final probe of a run, or the probe of one checkpoint by <c>probe</c>.</summary>
+/// <param name="DistinctPrefixes">
+/// How many rows the arrays beside it hold when they hold one per distinct prefix (a run's probe/); null when they hold
+/// one per (sequence, position), as a probe of one checkpoint writes them.
+/// </param>
+public sealed record ProbeResult(
+    string Process,
+    string Weighting,
+    int Sequences,
+    bool Exhaustive,
+    int? DistinctPrefixes,
+    IReadOnlyList<SiteMetrics> Sites,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MixtureResult? Mixture = null);
+
+/// <summary>One site's probe with its controls; the PCA, distance and regularisation groups are present when computed.</summary>
+public sealed record SiteMetrics(
+    string Site,
+    int Dims,
+    int Rows,
+    double? MseInsample,
+    double? MseHeldout,
+    double? R2Insample,
+    double? R2Heldout,
+    double? ShuffleMse,
+    double? NextTokenMse,
+    double? UntrainedMse,
+    double? RmseInsample,
+    double? RmseHeldout,
+    double? MeanDistanceInsample,
+    double? MeanDistanceHeldout,
+    double? BeliefVariance,
+    double? NextTokenR2,
+    int EffectiveRank,
+    int? FitRowsMerged,
+    [property: JsonPropertyName("pca_components_80"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PcaComponents80 = null,
+    [property: JsonPropertyName("pca_components_90"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PcaComponents90 = null,
+    [property: JsonPropertyName("pca_components_95"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PcaComponents95 = null,
+    [property: JsonPropertyName("pca_components_99"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PcaComponents99 = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<double?>? PcaExplainedRatio = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? DistancePoints = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? DistanceR2PredictedVsBeliefs = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? DistanceR2PredictedVsNextToken = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? DistanceR2BeliefsVsNextToken = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProbeRegularisation? Regularisation = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Warning = null);
+
+/// <summary>How the held-out fit's ridge and cut-off were chosen (the concatenation's probe).</summary>
+public sealed record ProbeRegularisation(
+    string ChosenBy,
+    double ValidationFitFraction,
+    double? Ridge,
+    double? RidgePerUnitWeight,
+    double? Rcond,
+    double? ValidationMse,
+    double? InsampleRidge,
+    double? InsampleRcond,
+    IReadOnlyList<RegularisationCandidate> Candidates);
+
+/// <summary>One ridge/cut-off pair tried while choosing the regularisation.</summary>
+public sealed record RegularisationCandidate(double? Ridge, double? Rcond, int EffectiveRank, double? ValidationMse);
+
+/// <summary>The two extra probes of a non-ergodic mixture: which component, and the belief within it.</summary>
+public sealed record MixtureResult(string Site, int Components, MixtureScore ComponentIdentity, MixtureScore WithinComponentBelief);
+
+/// <summary>One mixture probe's scores.</summary>
+public sealed record MixtureScore(int Dims, double? MseInsample, double? MseHeldout, double? R2Heldout, double? ShuffleMse);
+
+/// <summary>.lock-holder.json: who holds a run directory's lock, for the message that refuses a second writer.</summary>
+public sealed record LockHolder(int Pid, string Host, string Command, DateTimeOffset StartedUtc);
