@@ -20,8 +20,8 @@ public sealed class BrowserReportTests(FinishedTinyRun run) : IClassFixture<Fini
     public async Task TheRunsReportRendersInChromiumWithEveryImageDecodedAndNoConsoleErrors()
     {
         Assert.True(File.Exists(ChromiumPath), $"Chromium not found at {ChromiumPath}: install it with 'apt-get install chromium' (the browser test needs it; .ci/run does this).");
-        string reportPath = RunFiles.Report(run.Directory);
-        string figures = RunFiles.Figures(run.Directory);
+        string reportPath = new BeliefLens.Runs.RunDirectory(run.Directory).ReportPath;
+        string figures = new BeliefLens.Runs.RunDirectory(run.Directory).FiguresPath;
         int written = Directory.GetFiles(figures, "*.png").Length + Directory.GetFiles(figures, "*.gif").Length;
 
         using var playwright = await Playwright.CreateAsync();
