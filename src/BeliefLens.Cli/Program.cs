@@ -1,39 +1,52 @@
 using System.Reflection;
+using BeliefLens.Cli.Commands;
 using BeliefLens.Core;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli;
 
+/// <summary>
+/// The <c>belieflens</c> command: Spectre.Console.Cli parses typed settings; every failure becomes one line on stderr.
+/// Exit codes: 0 success, 1 I/O failure or diverged training, 2 bad input, 130 interrupted (Ctrl-C).
+/// </summary>
 public static class Program
 {
-    /// <summary>Switch options (no value) across all commands.</summary>
-    public static readonly IReadOnlySet<string> FlagNames = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "resume", "force", "concat", "all-resid", "long", "bos", "help", "json",
-    };
+    /// <summary>The top-level commands, in the order the help lists them.</summary>
+    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench"];
+
+    /// <summary>The <c>bench</c> subcommands.</summary>
+    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe"];
 
     public static int Main(string[] args)
     {
-        var commands = DiscoverCommands();
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
-        {
-            PrintUsage(commands);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        if (!commands.TryGetValue(args[0], out var command))
-        {
-            Console.Error.WriteLine($"error: unknown command '{args[0]}'; valid commands are {string.Join(", ", commands.Keys.Order())}.");
-            return 2;
-        }
-
+        ArgumentNullException.ThrowIfNull(args);
         try
         {
-            return command.Run(new CommandArguments(command.Name, args[1..], FlagNames));
+            if (args.Length == 0)
+            {
+                // No command is a usage error: show the overview, but exit 2 as before.
+                CreateApp().Run(["--help"]);
+                return 2;
+            }
+
+            return CreateApp().Run(Route(args));
         }
         catch (BeliefLensInputException ex)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return 2;
+            return Fail(ex.Message, 2);
+        }
+        catch (CommandRuntimeException ex) when (ex.InnerException is OptionValueException value)
+        {
+            // A value Spectre could not convert: name the option it was given to.
+            return Fail($"{OptionGiven(args, value.Value)}: {value.Message}", 2);
+        }
+        catch (CommandParseException ex)
+        {
+            return Fail($"{ex.Message.TrimEnd('.')}; run 'belieflens {HelpPath(args)}--help' for usage.", 2);
+        }
+        catch (CommandRuntimeException ex)
+        {
+            return Fail(ex.Message, 2); // settings validation: already one line naming the option
         }
         catch (OperationCanceledException)
         {
@@ -42,30 +55,132 @@ public static class Program
         }
         catch (IOException ex)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return 1;
+            return Fail(ex.Message, 1);
         }
         catch (UnauthorizedAccessException ex)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return 1;
+            return Fail(ex.Message, 1);
         }
     }
 
-    private static Dictionary<string, ICommand> DiscoverCommands() =>
-        typeof(Program).Assembly.GetTypes()
-            .Where(t => typeof(ICommand).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
-            .Select(t => (ICommand)Activator.CreateInstance(t)!)
-            .ToDictionary(c => c.Name, StringComparer.Ordinal);
-
-    private static void PrintUsage(Dictionary<string, ICommand> commands)
+    /// <summary>The application with every command; command types are only constructed when they run.</summary>
+    internal static CommandApp CreateApp()
     {
-        string version = typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev";
-        Console.WriteLine($"belieflens {version}: belief-state geometry in transformers");
-        Console.WriteLine("usage: belieflens <command> [options]");
-        foreach (var command in commands.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
+        var app = new CommandApp();
+        app.Configure(config =>
         {
-            Console.WriteLine($"  {command.Name,-14} {command.Summary}");
+            config.SetApplicationName("belieflens");
+            config.SetApplicationVersion(typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev");
+            config.PropagateExceptions(); // Main turns every failure into one line and an exit code
+            config.ConfigureConsole(new DeferredConsole());
+            config.SetHelpProvider(new DeferredHelpProvider(config.Settings));
+            config.AddCommand<RunCommand>("run")
+                .WithDescription("train → probe → figures → report.html, resumable; presets: mess3, rrxor, z1r, mess3-mixture")
+                .WithExample("run", "mess3")
+                .WithExample("run", "experiment.json", "--set", "training.learning_rate=0.002");
+            config.AddCommand<ReportCommand>("report")
+                .WithDescription("re-render the figures and report.html of a run directory without retraining")
+                .WithExample("report", "runs/mess3");
+            config.AddCommand<ProcessesCommand>("processes")
+                .WithDescription("list the built-in processes and their parameters, or --export one as a JSON spec")
+                .WithExample("processes", "--export", "mess3", "--param", "x=0.1", "--out", "my-mess3.json");
+            config.AddCommand<BeliefsCommand>("beliefs")
+                .WithDescription("write the exact probability and belief of every prefix up to --depth as CSV")
+                .WithExample("beliefs", "mess3", "--depth", "8", "--out", "beliefs.csv");
+            config.AddCommand<MspCommand>("msp")
+                .WithDescription("mixed-state presentation: state counts, entropies, entropy rate, Cμ, excess entropy")
+                .WithExample("msp", "rrxor", "--depth", "12");
+            config.AddCommand<PlotBeliefsCommand>("plot-beliefs")
+                .WithDescription("draw the belief geometry of a process (PNG and SVG)")
+                .WithExample("plot-beliefs", "mess3", "--depth", "10", "--out", "mess3.png");
+            config.AddCommand<TrainCommand>("train")
+                .WithDescription("train a TransformerLens-compatible transformer with exact validation against the loss floor")
+                .WithExample("train", "mess3", "--steps", "2000", "--out", "runs/train-mess3");
+            config.AddCommand<ProbeCommand>("probe")
+                .WithDescription("linear probes from the residual stream to the belief states, with controls")
+                .WithExample("probe", "--checkpoint", "model.pt", "mess3", "--out", "out/probe");
+            config.AddBranch("bench", bench =>
+            {
+                bench.SetDescription("speed benchmarks, one JSON line each");
+                bench.AddCommand<BenchBeliefs>("beliefs").WithDescription("exact belief enumeration (median of --runs)");
+                bench.AddCommand<BenchTrain>("train").WithDescription("training throughput of the paper's Mess3 model");
+                bench.AddCommand<BenchProbe>("probe").WithDescription("one affine fit, and probing the paper's Mess3 checkpoints");
+            });
+        });
+        return app;
+    }
+
+    /// <summary>
+    /// Checks the command (and benchmark) name before Spectre parses, so an unknown one gets a line listing the valid
+    /// ones; maps <c>help [command]</c> to <c>--help</c>.
+    /// </summary>
+    private static string[] Route(string[] args)
+    {
+        string first = args[0];
+        if (first is "help")
+        {
+            return [.. args[1..], "--help"];
         }
+
+        if (first.StartsWith('-'))
+        {
+            return first is "-h" or "--help" or "-?" or "-v" or "--version"
+                ? args
+                : throw new BeliefLensInputException($"{first}: give a command first; valid commands are {string.Join(", ", CommandNames)} (belieflens --help).");
+        }
+
+        if (!CommandNames.Contains(first, StringComparer.Ordinal))
+        {
+            throw new BeliefLensInputException($"unknown command '{first}'; valid commands are {string.Join(", ", CommandNames)}.");
+        }
+
+        if (first is "bench")
+        {
+            string? subject = args.Length > 1 ? args[1] : null;
+            if (subject is null || (subject.StartsWith('-') && subject is not ("-h" or "--help" or "-?")))
+            {
+                throw new BeliefLensInputException($"bench: say what to benchmark; valid: {string.Join(", ", BenchmarkNames)}.");
+            }
+
+            if (!subject.StartsWith('-') && !BenchmarkNames.Contains(subject, StringComparer.Ordinal))
+            {
+                throw new BeliefLensInputException($"bench: unknown benchmark '{subject}'; valid: {string.Join(", ", BenchmarkNames)}.");
+            }
+        }
+
+        return args;
+    }
+
+    /// <summary>The command words of <paramref name="args"/> (e.g. <c>bench train </c>), for a usage hint.</summary>
+    private static string HelpPath(string[] args) =>
+        string.Concat(args.TakeWhile(a => CommandNames.Contains(a, StringComparer.Ordinal) || (args[0] == "bench" && BenchmarkNames.Contains(a, StringComparer.Ordinal))).Take(2).Select(a => a + " "));
+
+    /// <summary>The option a failed value was given to (<c>--name value</c> or <c>--name=value</c>), for the error line.</summary>
+    private static string OptionGiven(string[] args, string value)
+    {
+        for (int k = 0; k < args.Length; k++)
+        {
+            string arg = args[k];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            int separator = arg.IndexOfAny(['=', ':']);
+            if (separator > 0 ? arg[(separator + 1)..] == value : k + 1 < args.Length && args[k + 1] == value)
+            {
+                return separator > 0 ? arg[..separator] : arg;
+            }
+        }
+
+        return "value";
+    }
+
+    /// <summary>One line on stderr: Spectre's messages can span lines, the CLI's contract is one.</summary>
+    private static int Fail(string message, int exitCode)
+    {
+        string line = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Console.Error.WriteLine($"error: {line}");
+        return exitCode;
     }
 }

@@ -249,14 +249,22 @@ public sealed class BeliefTree
         return h;
     }
 
-    /// <summary>Myopic entropies h(L) = H(L) − H(L−1) for L = 1..Depth (index 0 holds h(1)).</summary>
+    /// <summary>
+    /// Myopic entropies h(L) = H(X_L | X_1..X_{L−1}) for L = 1..Depth (index 0 holds h(1)): the expected entropy of the
+    /// next-token distribution over the prefixes of length L−1, accumulated by <see cref="LossFloor.Add"/> like every
+    /// floor in BeliefLens. Equals H(L) − H(L−1) of <see cref="BlockEntropies"/> up to rounding.
+    /// </summary>
     public double[] MyopicEntropies()
     {
-        var block = BlockEntropies();
         var h = new double[Depth];
-        for (int d = 1; d <= Depth; d++)
+        var distribution = new double[Process.VocabSize];
+        for (int d = 0; d < Depth; d++)
         {
-            h[d - 1] = block[d] - block[d - 1];
+            for (int k = DepthStart[d]; k < DepthStart[d + 1]; k++)
+            {
+                BeliefMath.NextTokenDistribution(Process, Belief(k), distribution);
+                LossFloor.Add(h, d, Math.Exp(LogProbability[k]), distribution);
+            }
         }
 
         return h;

@@ -310,9 +310,6 @@ public sealed class Process
         return tau;
     }
 
-    /// <summary>One Bayesian update; see <see cref="BeliefMath.Update"/> (a zero-probability token returns 0 and an all-zero belief).</summary>
-    public double UpdateBelief(ReadOnlySpan<double> belief, int token, Span<double> next) => BeliefMath.Update(this, belief, token, next);
-
     /// <summary><c>Σx T[x]</c> as a flat S×S matrix.</summary>
     public double[] TotalTransition() => SumOverTokens(Transitions, VocabSize, StateCount);
 

@@ -170,10 +170,55 @@ public sealed class BeliefLayout
     }
 
     /// <summary>
-    /// Adds the point cloud of <paramref name="points"/> (placed by this layout) coloured by <paramref name="colourSource"/>
-    /// (same count; normally the true beliefs) to <paramref name="plot"/>, plus the simplex outline when 3 states.
+    /// The box the beliefs are drawn in when nothing but the truth is shown: the triangle with a small margin for 3
+    /// states, the truth's bounding box plus 6% otherwise.
     /// </summary>
-    public void Draw(Plot plot, double[] points, double[] colourSource, double[]? weights, float radius = 0)
+    public AxisLimits TruthContent(double[] truth)
+    {
+        if (IsSimplex)
+        {
+            return new AxisLimits(-0.08, 1.08, -0.12, SimplexProjection.Height + 0.1);
+        }
+
+        var (tx, ty) = Project(truth);
+        double left = tx.Min(), right = tx.Max(), bottom = ty.Min(), top = ty.Max();
+        double padX = Math.Max((right - left) * 0.06, 1e-6), padY = Math.Max((top - bottom) * 0.06, 1e-6);
+        return new AxisLimits(left - padX, right + padX, bottom - padY, top + padY);
+    }
+
+    /// <summary>
+    /// Where a panel's vertex labels go for a given content box (the area points may occupy): for the simplex, a band
+    /// of <see cref="LabelBand"/> of the content height below and above the box holds the labels, state 0 and 1 under
+    /// the box's left and right ends, state 2 over its middle, each aligned to grow away from the box, so no label can
+    /// touch a point or the triangle. Other layouts have no labels and the panel is the content box.
+    /// </summary>
+    public GeometryPanel PanelFor(AxisLimits content)
+    {
+        if (!IsSimplex)
+        {
+            return new GeometryPanel(content, []);
+        }
+
+        double band = LabelBand * (content.Top - content.Bottom);
+        var panel = new AxisLimits(content.Left, content.Right, content.Bottom - band, content.Top + band);
+        SimplexLabel[] labels =
+        [
+            new(0, "state 0", content.Left, content.Bottom, Alignment.UpperLeft),
+            new(1, "state 1", content.Right, content.Bottom, Alignment.UpperRight),
+            new(2, "state 2", (content.Left + content.Right) / 2, content.Top, Alignment.LowerCenter),
+        ];
+        return new GeometryPanel(panel, labels);
+    }
+
+    /// <summary>Height of each label band as a fraction of the content box's height.</summary>
+    public const double LabelBand = 0.16;
+
+    /// <summary>
+    /// Draws <paramref name="points"/> (placed by this layout) coloured by <paramref name="colourSource"/> (same count;
+    /// normally the true beliefs) into <paramref name="plot"/>, inside <paramref name="content"/>: points outside it
+    /// are left out, the simplex outline and vertex labels are added for 3 states, and the axes are set to the panel.
+    /// </summary>
+    public void Draw(Plot plot, double[] points, double[] colourSource, double[]? weights, AxisLimits content, float radius = 0)
     {
         ArgumentNullException.ThrowIfNull(plot);
         var (xs, ys) = Project(points);
@@ -223,18 +268,21 @@ public sealed class BeliefLayout
             }
         }
 
+        var panel = PanelFor(content);
         if (IsSimplex)
         {
             DrawSimplexOutline(plot);
-        }
-
-        plot.Add.Plottable(new PointCloud(xs, ys, argb, radius, order));
-        if (IsSimplex)
-        {
-            plot.Axes.SetLimits(-0.08, 1.08, -0.12, SimplexProjection.Height + 0.1);
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
             plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
         }
+
+        plot.Add.Plottable(new PointCloud(xs, ys, argb, radius, order, content));
+        foreach (var label in panel.Labels)
+        {
+            DrawLabel(plot, label);
+        }
+
+        plot.Axes.SetLimits(panel.Limits);
     }
 
     /// <summary>Marker radius in pixels that keeps fine structure visible: smaller as the cloud grows.</summary>
@@ -252,10 +300,6 @@ public sealed class BeliefLayout
     private static void DrawSimplexOutline(Plot plot)
     {
         var v = SimplexProjection.Vertices;
-        string[] names = ["state 0", "state 1", "state 2"];
-        // Labels sit below the base vertices and above the apex, so narrow panels never clip them.
-        Alignment[] align = [Alignment.UpperCenter, Alignment.UpperCenter, Alignment.LowerCenter];
-        var colours = new[] { Colors.Red, Colors.Green, Colors.Blue };
         for (int k = 0; k < 3; k++)
         {
             var a = v[k];
@@ -263,12 +307,26 @@ public sealed class BeliefLayout
             var line = plot.Add.Line(a.X, a.Y, b.X, b.Y);
             line.LineColor = FigureStyle.Ink.WithAlpha(0.45);
             line.LineWidth = 1.2f;
-            var label = plot.Add.Text(names[k], a.X, a.Y);
-            label.LabelFontSize = FigureStyle.TickSize;
-            label.LabelFontColor = colours[k].Darken(0.2);
-            label.LabelBold = true;
-            label.LabelAlignment = align[k];
-            label.OffsetY = k == 2 ? -4 : 6;
         }
     }
+
+    private static void DrawLabel(Plot plot, SimplexLabel label)
+    {
+        var colours = new[] { Colors.Red, Colors.Green, Colors.Blue };
+        var text = plot.Add.Text(label.Text, label.X, label.Y);
+        text.LabelFontSize = FigureStyle.TickSize;
+        text.LabelFontColor = colours[label.State].Darken(0.2);
+        text.LabelBold = true;
+        text.LabelAlignment = label.Alignment;
+        // A few pixels further out, so the text keeps clear of the content box's edge.
+        text.OffsetY = label.Alignment is Alignment.LowerCenter ? -LabelGapPixels : LabelGapPixels;
+    }
+
+    private const float LabelGapPixels = 4;
 }
+
+/// <summary>A vertex label anchored at (X, Y) in data units, growing away from that point as <see cref="Alignment"/> says.</summary>
+public sealed record SimplexLabel(int State, string Text, double X, double Y, Alignment Alignment);
+
+/// <summary>A geometry panel's axis limits (its content box plus any label bands) and its vertex labels.</summary>
+public sealed record GeometryPanel(AxisLimits Limits, IReadOnlyList<SimplexLabel> Labels);

@@ -15,7 +15,7 @@ public static class Figures
         ArgumentNullException.ThrowIfNull(beliefs);
         var layout = BeliefLayout.Fit(beliefs);
         var plot = FigureStyle.NewGeometryPlot($"Belief states of {processLabel}", layout.XLabel, layout.YLabel);
-        layout.Draw(plot, beliefs.Beliefs, beliefs.Beliefs, beliefs.Weights);
+        layout.Draw(plot, beliefs.Beliefs, beliefs.Beliefs, beliefs.Weights, layout.TruthContent(beliefs.Beliefs));
         string how = layout.IsSimplex
             ? "Each point is the Bayesian belief over the 3 hidden states after one prefix, drawn in the probability simplex and coloured RGB = belief."
             : $"Each point is the Bayesian belief over the {beliefs.StateCount} hidden states after one prefix, shown on its first two principal components ({Pct(layout.DrawnVariance!.Value.Pc1 + layout.DrawnVariance.Value.Pc2)} of the variance) and coloured by the first three.";
@@ -23,31 +23,52 @@ public static class Figures
         return FigureWriter.Write([plot], 1, directory, name, caption, 760, 700);
     }
 
-    /// <summary>Figure 2 (the headline): true beliefs beside the probe's predictions, both coloured by the true belief.</summary>
+    /// <summary>
+    /// Figure 2 (the headline): true beliefs beside the probe's predictions from one or more sites, every panel
+    /// coloured by the true belief and drawn on the same axes.
+    /// </summary>
     public static FigureFile GroundTruthVsPredicted(
-        BeliefPoints truth, double[] predicted, string siteLabel, string directory, string name = "beliefs-true-vs-predicted", double? heldOutMse = null, double? heldOutR2 = null)
+        BeliefPoints truth, IReadOnlyList<PredictedPanel> predictions, string directory, string name = "beliefs-true-vs-predicted")
     {
         ArgumentNullException.ThrowIfNull(truth);
-        ArgumentNullException.ThrowIfNull(predicted);
-        if (predicted.Length != truth.Beliefs.Length)
+        ArgumentNullException.ThrowIfNull(predictions);
+        if (predictions.Count == 0)
         {
-            throw new ArgumentException($"predicted: {predicted.Length} values, expected {truth.Beliefs.Length} (same rows and states as the truth).", nameof(predicted));
+            throw new ArgumentException("predictions: need at least one predicted panel.", nameof(predictions));
+        }
+
+        foreach (var p in predictions)
+        {
+            if (p.PredictedBeliefs.Length != truth.Beliefs.Length)
+            {
+                throw new ArgumentException(
+                    $"predicted: {p.PredictedBeliefs.Length} values at {p.Site.Site}, expected {truth.Beliefs.Length} (same rows and states as the truth).", nameof(predictions));
+            }
         }
 
         var layout = BeliefLayout.Fit(truth);
+        // Same axes on every panel so shapes compare; the predictions may spill outside the truth's range.
+        var content = ContentLimits(layout, truth.Beliefs, predictions.Select(p => p.PredictedBeliefs));
         var left = FigureStyle.NewGeometryPlot("Ground truth: Bayesian beliefs", layout.XLabel, layout.YLabel);
-        layout.Draw(left, truth.Beliefs, truth.Beliefs, truth.Weights);
-        var right = FigureStyle.NewGeometryPlot($"Predicted from residual stream ({siteLabel})", layout.XLabel, layout.YLabel);
-        layout.Draw(right, predicted, truth.Beliefs, truth.Weights);
-        // Same axes on both panels so shapes compare; the predictions may spill outside the truth's range.
-        var limits = SharedLimits(layout, truth.Beliefs, [predicted]);
-        left.Axes.SetLimits(limits);
-        right.Axes.SetLimits(limits);
+        layout.Draw(left, truth.Beliefs, truth.Beliefs, truth.Weights, content);
+        var panels = new List<Plot> { left };
+        foreach (var p in predictions)
+        {
+            var plot = FigureStyle.NewGeometryPlot($"Predicted from {PanelSite(p.Site)}", ScoreLine(p.Site), "");
+            layout.Draw(plot, p.PredictedBeliefs, truth.Beliefs, truth.Weights, content);
+            panels.Add(plot);
+        }
 
-        string metrics = heldOutMse is null ? "" : $" Held-out MSE {heldOutMse.Value.ToString("0.000000", Inv)}" + (heldOutR2 is null ? "." : $", R² {heldOutR2.Value.ToString("0.0000", Inv)}.");
-        string caption = $"Left: the exact belief of every prefix. Right: a linear probe's prediction of that belief from the residual stream at {siteLabel}, each point coloured by its TRUE belief (same colours left and right means the probe recovered the geometry). Predicted points are not clipped to the simplex.{metrics}";
-        return FigureWriter.Write([left, right], 2, directory, name, caption, 700, 660);
+        string from = string.Join(" and ", predictions.Select(p => $"from {(p.Site.IsConcatenation ? "all sites concatenated" : p.Site.Site)} ({ScoreLine(p.Site)})"));
+        string which = predictions.Count == 1 ? "Right" : "Then, left to right";
+        string caption = $"Left: the exact belief of every prefix. {which}: a linear probe's prediction of that belief from the residual stream, {from}; each point coloured by its TRUE belief (same colours as the truth means the probe recovered the geometry). Predicted points are not clipped to the simplex.";
+        return FigureWriter.Write(panels, panels.Count, directory, name, caption, 700, 660);
     }
+
+    private static string PanelSite(SiteMetrics site) => site.IsConcatenation ? "all sites concatenated" : site.Site;
+
+    private static string ScoreLine(SiteMetrics site) =>
+        $"held-out MSE {FigureStyle.FormatMse(site.HeldOutMse)}, R² {site.HeldOutR2.ToString("0.0000", Inv)}";
 
     /// <summary>Figure 3: predicted geometry across training checkpoints, tokens seen and probe MSE under each panel.</summary>
     public static FigureFile Emergence(
@@ -61,68 +82,15 @@ public static class Figures
         }
 
         var layout = BeliefLayout.Fit(truth);
-        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
+        var content = ContentLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
         var panels = new List<Plot>();
         foreach (var c in checkpoints)
         {
-            panels.Add(CheckpointPanel(layout, truth, c, limits));
+            panels.Add(CheckpointPanel(layout, truth, c, content));
         }
 
         string caption = $"The probe's predicted belief geometry at {checkpoints.Count} checkpoints across training, coloured by the true belief. Under each panel: training tokens seen and held-out probe MSE, which goes from {FigureStyle.FormatMse(checkpoints[0].ProbeMse)} to {FigureStyle.FormatMse(checkpoints[^1].ProbeMse)}.";
         return FigureWriter.Write(panels, columns, directory, name, caption, 420, 440);
-    }
-
-    /// <summary>
-    /// Picks <paramref name="count"/> checkpoints nearest to log-spaced token counts between the first and the last
-    /// (always including both), in training order, without repeats.
-    /// </summary>
-    public static IReadOnlyList<CheckpointGeometry> SelectLogSpaced(IReadOnlyList<CheckpointGeometry> checkpoints, int count)
-    {
-        ArgumentNullException.ThrowIfNull(checkpoints);
-        if (count < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(count), "count: must be at least 1.");
-        }
-
-        var ordered = checkpoints.OrderBy(c => c.TokensSeen).ToList();
-        if (ordered.Count <= count)
-        {
-            return ordered;
-        }
-
-        double lo = Math.Log(Math.Max(ordered[0].TokensSeen, 1));
-        double hi = Math.Log(Math.Max(ordered[^1].TokensSeen, 1));
-        var chosen = new SortedSet<int>();
-        for (int k = 0; k < count; k++)
-        {
-            double target = count == 1 ? hi : lo + ((hi - lo) * k / (count - 1));
-            // Nearest unused checkpoint in log tokens.
-            int best = Enumerable.Range(0, ordered.Count).Where(i => !chosen.Contains(i))
-                .MinBy(i => Math.Abs(Math.Log(Math.Max(ordered[i].TokensSeen, 1)) - target));
-            chosen.Add(best);
-        }
-
-        return chosen.Select(i => ordered[i]).ToList();
-    }
-
-    /// <summary>One frame per checkpoint (for the report's slider): <c>{name}-{index:000}.png/.svg</c>.</summary>
-    public static IReadOnlyList<FigureFile> EmergenceFrames(
-        BeliefPoints truth, IReadOnlyList<CheckpointGeometry> checkpoints, string directory, string name = "emergence-frame")
-    {
-        ArgumentNullException.ThrowIfNull(truth);
-        ArgumentNullException.ThrowIfNull(checkpoints);
-        var layout = BeliefLayout.Fit(truth);
-        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
-        var frames = new List<FigureFile>();
-        for (int k = 0; k < checkpoints.Count; k++)
-        {
-            var c = checkpoints[k];
-            var panel = CheckpointPanel(layout, truth, c, limits);
-            string caption = $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen, probe MSE {FigureStyle.FormatMse(c.ProbeMse)}";
-            frames.Add(FigureWriter.Write([panel], 1, directory, $"{name}-{k.ToString("000", Inv)}", caption, 560, 560));
-        }
-
-        return frames;
     }
 
     /// <summary>Animated GIF of the predicted geometry across every checkpoint: <c>{directory}/{name}.gif</c>.</summary>
@@ -137,13 +105,13 @@ public static class Figures
         }
 
         var layout = BeliefLayout.Fit(truth);
-        var limits = SharedLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
+        var content = ContentLimits(layout, truth.Beliefs, checkpoints.Select(c => c.PredictedBeliefs));
         var bitmaps = new List<SkiaSharp.SKBitmap>();
         try
         {
             foreach (var c in checkpoints)
             {
-                bitmaps.Add(FigureWriter.RenderBitmap([CheckpointPanel(layout, truth, c, limits)], 1, size, size));
+                bitmaps.Add(FigureWriter.RenderBitmap([CheckpointPanel(layout, truth, c, content)], 1, size, size));
             }
 
             Directory.CreateDirectory(directory);
@@ -163,7 +131,7 @@ public static class Figures
         }
     }
 
-    private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c, AxisLimits limits)
+    private static Plot CheckpointPanel(BeliefLayout layout, BeliefPoints truth, CheckpointGeometry c, AxisLimits content)
     {
         if (c.PredictedBeliefs.Length != truth.Beliefs.Length)
         {
@@ -174,8 +142,7 @@ public static class Figures
             $"{FigureStyle.FormatCount(c.TokensSeen)} tokens",
             $"{FigureStyle.FormatCount(c.TokensSeen)} tokens seen · MSE {FigureStyle.FormatMse(c.ProbeMse)}",
             "");
-        layout.Draw(plot, c.PredictedBeliefs, truth.Beliefs, truth.Weights, BeliefLayout.DefaultRadius(truth.Count) * 0.8f);
-        plot.Axes.SetLimits(limits);
+        layout.Draw(plot, c.PredictedBeliefs, truth.Beliefs, truth.Weights, content, BeliefLayout.DefaultRadius(truth.Count) * 0.8f);
         return plot;
     }
 
@@ -202,8 +169,7 @@ public static class Figures
         var floor = curve.Add.HorizontalLine(loss.LossFloor, 2, FigureStyle.Floor, LinePattern.Dashed);
         floor.LegendText = $"floor {loss.LossFloor.ToString("0.0000", Inv)} (mean myopic entropy)";
         FigureStyle.UseLog10Ticks(curve.Axes.Bottom);
-        curve.ShowLegend(Alignment.UpperRight);
-        StyleLegend(curve);
+        LegendBelow(curve);
 
         double last = loss.ValidationLoss[^1];
         string curveCaption = $"Validation loss against training tokens (log scale); the dashed line is the loss floor, the best any model can do. Final loss {last.ToString("0.0000", Inv)} nats vs floor {loss.LossFloor.ToString("0.0000", Inv)} ({((last / loss.LossFloor) - 1).ToString("+0.00%;-0.00%", Inv)}).";
@@ -227,15 +193,14 @@ public static class Figures
         double bottom = Math.Min(ratio.Where(double.IsFinite).DefaultIfEmpty(1).Min(), 1);
         double pad = Math.Max((top - bottom) * 0.15, 0.005);
         relative.Axes.SetLimitsY(bottom - pad, top + pad);
-        relative.ShowLegend(Alignment.UpperRight);
-        StyleLegend(relative);
+        LegendBelow(relative);
 
         string caption = $"Left: {curveCaption} Right: final loss at each context position divided by that position's floor h(t+1).";
         return FigureWriter.Write([curve, relative], 2, directory, name, caption, 700, 520);
     }
 
     /// <summary>Figure 5: probe MSE per site for in-sample, held-out, shuffle and untrained, on a log axis.</summary>
-    public static FigureFile ProbeErrors(IReadOnlyList<ProbeSiteErrors> sites, string directory, string name = "probe-errors")
+    public static FigureFile ProbeErrors(IReadOnlyList<SiteMetrics> sites, string directory, string name = "probe-errors")
     {
         ArgumentNullException.ThrowIfNull(sites);
         if (sites.Count == 0)
@@ -244,7 +209,7 @@ public static class Figures
         }
 
         var plot = FigureStyle.NewPlot("Probe error by residual-stream site", "site", "MSE (log scale)");
-        (string Label, Func<ProbeSiteErrors, double> Get)[] series =
+        (string Label, Func<SiteMetrics, double> Get)[] series =
         [
             ("in-sample", s => s.InSampleMse),
             ("held-out", s => s.HeldOutMse),
@@ -285,14 +250,13 @@ public static class Figures
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         for (int s = 0; s < sites.Count; s++)
         {
-            ticks.AddMajor(s, ShortSite(sites[s].Site));
+            ticks.AddMajor(s, sites[s].IsConcatenation ? "concat" : ShortSite(sites[s].Site));
         }
 
         plot.Axes.Bottom.TickGenerator = ticks;
-                FigureStyle.UseLog10Ticks(plot.Axes.Left);
-        plot.Axes.SetLimits(-0.6, sites.Count - 0.4, minLog, maxLog + 0.6);
-        plot.ShowLegend(Alignment.UpperLeft, Orientation.Horizontal);
-        StyleLegend(plot);
+        FigureStyle.UseLog10Ticks(plot.Axes.Left);
+        plot.Axes.SetLimits(-0.6, sites.Count - 0.4, minLog, maxLog + 0.2);
+        LegendBelow(plot);
 
         var best = sites.OrderBy(s => s.HeldOutMse).First();
         string caption = $"Mean squared error of a linear probe from each residual-stream site to the belief state (log scale). Held-out is on sequences the probe never saw; shuffled targets and an untrained model are controls that should stay high. Lowest held-out error: {best.Site} ({best.HeldOutMse.ToString("0.000000", Inv)}).";
@@ -388,33 +352,68 @@ public static class Figures
             bar.LineWidth = 0;
         }
 
-        var parts = new List<string>();
-        double[] thresholds = [0.80, 0.90, 0.95, 0.99];
-        for (int t = 0; t < thresholds.Length; t++)
+        // One marker per component that first reaches a threshold (coinciding thresholds share it); the text is in
+        // the legend outside the data area, so no label can cover the curve, the bars or another label.
+        MarkerShape[] shapes = [MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledDiamond, MarkerShape.FilledTriangleUp];
+        var markers = ThresholdMarkers(spectrum);
+        for (int m = 0; m < markers.Count; m++)
         {
-            int k = spectrum.ComponentsFor(thresholds[t]) - 1;
-            if (cumulative[k] < thresholds[t] - 1e-12)
-            {
-                continue; // never reached (no variance at all)
-            }
-
-            var marker = plot.Add.Marker(k + 1, cumulative[k], MarkerShape.FilledCircle, 11, FigureStyle.Palette[5]);
-            marker.LegendText = t == 0 ? "first component reaching 80/90/95/99%" : "";
-            var label = plot.Add.Text($"{thresholds[t]:0%}: {k + 1}", k + 1, cumulative[k]);
-            label.LabelFontSize = FigureStyle.TickSize;
-            label.LabelFontColor = FigureStyle.Ink;
-            label.LabelAlignment = Alignment.UpperLeft;
-            label.OffsetX = 8;
-            label.OffsetY = 4 + (t * 2);
-            parts.Add($"{thresholds[t]:0%} by {k + 1}");
+            var marker = plot.Add.Marker(markers[m].Component, markers[m].Cumulative, shapes[m % shapes.Length], 12, FigureStyle.Palette[5]);
+            marker.LegendText = markers[m].Label;
         }
 
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Axes.SetLimits(0.3, cumulative.Length + 0.7, 0, 1.05);
-        plot.ShowLegend(Alignment.LowerRight);
+        LegendBelow(plot);
+        string needed = string.Join(", ", markers.Select(m => m.Label));
+        string caption = $"Explained variance of the principal components of the residual stream at {siteLabel}: bars per component, line cumulative, markers where the cumulative variance first reaches {string.Join("/", DefaultThresholds.Select(t => t.ToString("0%", Inv)))}: {needed} (of {cumulative.Length}).";
+        return FigureWriter.Write([plot], 1, directory, name, caption, 900, 600);
+    }
+
+    /// <summary>The explained-variance thresholds the PCA figure marks.</summary>
+    public static IReadOnlyList<double> DefaultThresholds { get; } = [0.80, 0.90, 0.95, 0.99];
+
+    /// <summary>
+    /// The PCA figure's markers: one per component that first reaches one or more thresholds, in component order,
+    /// with one label naming every threshold it reaches ("80% and 90% of variance: 2 components"). Thresholds the
+    /// spectrum never reaches (no variance at all) get no marker.
+    /// </summary>
+    public static IReadOnlyList<ThresholdMarker> ThresholdMarkers(PcaResult spectrum, IReadOnlyList<double>? thresholds = null)
+    {
+        ArgumentNullException.ThrowIfNull(spectrum);
+        thresholds ??= DefaultThresholds;
+        var byComponent = new SortedDictionary<int, List<double>>();
+        foreach (double t in thresholds.Order())
+        {
+            int k = spectrum.ComponentsFor(t);
+            if (k < 1 || spectrum.Cumulative[k - 1] < t - 1e-12)
+            {
+                continue;
+            }
+
+            if (!byComponent.TryGetValue(k, out var list))
+            {
+                byComponent[k] = list = [];
+            }
+
+            list.Add(t);
+        }
+
+        return byComponent.Select(kv =>
+        {
+            var names = kv.Value.Select(t => t.ToString("0.#%", Inv)).ToList();
+            string reached = names.Count == 1 ? names[0] : $"{string.Join(", ", names.Take(names.Count - 1))} and {names[^1]}";
+            string components = kv.Key == 1 ? "1 component" : $"{kv.Key} components";
+            return new ThresholdMarker(kv.Key, spectrum.Cumulative[kv.Key - 1], kv.Value, $"{reached} of variance: {components}");
+        }).ToList();
+    }
+
+    /// <summary>Legend in its own panel under the x axis label, outside the data area, items side by side.</summary>
+    private static void LegendBelow(Plot plot)
+    {
+        plot.ShowLegend(Edge.Bottom);
+        plot.Legend.Orientation = Orientation.Horizontal;
         StyleLegend(plot);
-        string caption = $"Explained variance of the principal components of the residual stream at {siteLabel}: bars per component, line cumulative. Components needed: {string.Join(", ", parts)} (of {cumulative.Length}).";
-        return FigureWriter.Write([plot], 1, directory, name, caption, 900, 560);
     }
 
     private static void StyleLegend(Plot plot)
@@ -425,27 +424,16 @@ public static class Figures
     }
 
     /// <summary>
-    /// One set of axis limits for the truth and every prediction: the truth's box (the triangle for 3 states),
+    /// One content box for the truth and every prediction: the truth's box (<see cref="BeliefLayout.TruthContent"/>),
     /// widened to show predictions outside it, but by at most 30% of the box on each side so a few wild
-    /// early-training points cannot shrink the picture to nothing. Points beyond are off-panel, not moved.
+    /// early-training points cannot shrink the picture to nothing. Points beyond are left out, not moved.
     /// </summary>
-    public static AxisLimits SharedLimits(BeliefLayout layout, double[] truth, IEnumerable<double[]> predictions)
+    public static AxisLimits ContentLimits(BeliefLayout layout, double[] truth, IEnumerable<double[]> predictions)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(predictions);
-        double left, right, bottom, top;
-        if (layout.IsSimplex)
-        {
-            (left, right, bottom, top) = (-0.08, 1.08, -0.12, SimplexProjection.Height + 0.1);
-        }
-        else
-        {
-            var (tx, ty) = layout.Project(truth);
-            (left, right, bottom, top) = (tx.Min(), tx.Max(), ty.Min(), ty.Max());
-            double padX = Math.Max((right - left) * 0.06, 1e-6), padY = Math.Max((top - bottom) * 0.06, 1e-6);
-            (left, right, bottom, top) = (left - padX, right + padX, bottom - padY, top + padY);
-        }
-
+        var box = layout.TruthContent(truth);
+        double left = box.Left, right = box.Right, bottom = box.Bottom, top = box.Top;
         double maxGrowX = (right - left) * 0.3, maxGrowY = (top - bottom) * 0.3;
         double minX = left - maxGrowX, maxX = right + maxGrowX, minY = bottom - maxGrowY, maxY = top + maxGrowY;
         foreach (var predicted in predictions)
@@ -469,3 +457,6 @@ public static class Figures
 
     private static string Pct(double v) => v.ToString("0.0%", Inv);
 }
+
+/// <summary>A PCA-figure marker: the first component whose cumulative variance reaches each of <see cref="Thresholds"/>.</summary>
+public sealed record ThresholdMarker(int Component, double Cumulative, IReadOnlyList<double> Thresholds, string Label);

@@ -25,14 +25,11 @@ public sealed record ReportFigure(string ImagePath, string Caption, string? Titl
     }
 }
 
-/// <summary>A series of images browsed with a slider (e.g. the predicted geometry at every checkpoint).</summary>
-public sealed record ReportSlider(string Title, string Caption, IReadOnlyList<ReportFigure> Frames);
-
 /// <summary>A plain table of text cells; numbers are right-aligned when a cell parses as one.</summary>
 public sealed record ReportTable(string Caption, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows);
 
-/// <summary>A headed part of the report holding figures and, optionally, a slider and a table.</summary>
-public sealed record ReportSection(string Heading, IReadOnlyList<ReportFigure> Figures, ReportSlider? Slider = null, string? Text = null, ReportTable? Table = null);
+/// <summary>A headed part of the report: an optional paragraph and table, then figures.</summary>
+public sealed record ReportSection(string Heading, IReadOnlyList<ReportFigure> Figures, string? Text = null, ReportTable? Table = null);
 
 /// <summary>Everything the report shows. <paramref name="ConfigJson"/> is the run's resolved config.json text.</summary>
 public sealed record ReportModel(
@@ -43,25 +40,9 @@ public sealed record ReportModel(
     IReadOnlyList<MetricRow> Metrics,
     string? Footer = null);
 
-/// <summary>Builds one self-contained HTML file: images as base64 data URIs, inline CSS and script, no external resources.</summary>
+/// <summary>Builds one self-contained HTML page: images as base64 data URIs, inline CSS, no script, no external resources.</summary>
 public static class HtmlReport
 {
-    public static void Write(ReportModel model, string path)
-    {
-        string html = Render(model);
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null)
-        {
-            Directory.CreateDirectory(dir);
-        }
-
-        FigureWriter.WriteAtomically(path, stream =>
-        {
-            var bytes = Encoding.UTF8.GetBytes(html);
-            stream.Write(bytes);
-        });
-    }
-
     public static string Render(ReportModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -86,7 +67,6 @@ public static class HtmlReport
         }
 
         int figureNumber = 0;
-        int sliderNumber = 0;
         foreach (var section in model.Sections)
         {
             sb.Append("<section><h2>").Append(E(section.Heading)).Append("</h2>\n");
@@ -114,23 +94,6 @@ public static class HtmlReport
                 sb.Append(E(figure.Caption)).Append("</figcaption></figure>\n");
             }
 
-            if (section.Slider is { Frames.Count: > 0 } slider)
-            {
-                string id = "slider" + (++sliderNumber).ToString(CultureInfo.InvariantCulture);
-                sb.Append("<figure class=\"slider\" id=\"").Append(id).Append("\">");
-                for (int k = 0; k < slider.Frames.Count; k++)
-                {
-                    sb.Append("<div class=\"frame\"").Append(k == slider.Frames.Count - 1 ? "" : " hidden").Append('>');
-                    AppendImage(sb, slider.Frames[k].ImagePath, slider.Frames[k].Caption);
-                    sb.Append("<div class=\"frame-label\">").Append(E(slider.Frames[k].Caption)).Append("</div></div>");
-                }
-
-                sb.Append("<input type=\"range\" min=\"0\" max=\"").Append((slider.Frames.Count - 1).ToString(CultureInfo.InvariantCulture))
-                  .Append("\" value=\"").Append((slider.Frames.Count - 1).ToString(CultureInfo.InvariantCulture))
-                  .Append("\" aria-label=\"checkpoint\">");
-                sb.Append("<figcaption><b>").Append(E(slider.Title)).Append(".</b> ").Append(E(slider.Caption)).Append("</figcaption></figure>\n");
-            }
-
             sb.Append("</section>\n");
         }
 
@@ -142,7 +105,7 @@ public static class HtmlReport
             sb.Append("<footer>").Append(E(model.Footer)).Append("</footer>\n");
         }
 
-        sb.Append("</main>\n<script>").Append(Script).Append("</script>\n</body>\n</html>\n");
+        sb.Append("</main>\n</body>\n</html>\n");
         return sb.ToString();
     }
 
@@ -264,20 +227,6 @@ public static class HtmlReport
         code, pre { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 0.88rem; }
         pre { background: var(--soft); padding: 12px; overflow-x: auto; border-radius: 4px; }
         details { margin-top: 12px; }
-        .slider { text-align: center; }
-        .slider .frame[hidden] { display: none; }
-        .slider .frame-label { font-weight: bold; margin: 6px 0; }
-        .slider input[type=range] { width: min(560px, 100%); }
         footer { margin-top: 48px; color: var(--muted); font-size: 0.85rem; border-top: 1px solid var(--rule); padding-top: 12px; }
-        """;
-
-    private const string Script = """
-        document.querySelectorAll('figure.slider').forEach(function (fig) {
-          var frames = fig.querySelectorAll('.frame');
-          var range = fig.querySelector('input[type=range]');
-          range.addEventListener('input', function () {
-            frames.forEach(function (f, i) { f.hidden = (i !== Number(range.value)); });
-          });
-        });
         """;
 }

@@ -14,13 +14,15 @@ public sealed class PointCloud : IPlottable
     private readonly double[] _ys;
     private readonly uint[] _argb;
     private readonly int[] _order;
+    private readonly AxisLimits? _clip;
 
     /// <param name="xs">X coordinates.</param>
     /// <param name="ys">Y coordinates.</param>
     /// <param name="argb">Per-point colour as 0xAARRGGBB.</param>
     /// <param name="radius">Marker radius in pixels.</param>
     /// <param name="drawOrder">Optional order of drawing (later points on top).</param>
-    public PointCloud(double[] xs, double[] ys, uint[] argb, float radius, int[]? drawOrder = null)
+    /// <param name="clip">Optional box in data units; points outside it are not drawn (it keeps labels beside it clear).</param>
+    public PointCloud(double[] xs, double[] ys, uint[] argb, float radius, int[]? drawOrder = null, AxisLimits? clip = null)
     {
         if (xs.Length != ys.Length || xs.Length != argb.Length)
         {
@@ -32,6 +34,7 @@ public sealed class PointCloud : IPlottable
         _argb = argb;
         _order = drawOrder ?? Enumerable.Range(0, xs.Length).ToArray();
         Radius = radius;
+        _clip = clip;
     }
 
     public float Radius { get; }
@@ -76,7 +79,7 @@ public sealed class PointCloud : IPlottable
         foreach (int k in _order)
         {
             double x = _xs[k], y = _ys[k];
-            if (!double.IsFinite(x) || !double.IsFinite(y))
+            if (!double.IsFinite(x) || !double.IsFinite(y) || (_clip is { } c && (x < c.Left || x > c.Right || y < c.Bottom || y > c.Top)))
             {
                 continue;
             }

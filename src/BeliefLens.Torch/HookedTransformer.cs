@@ -216,9 +216,6 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
     public static IReadOnlyList<string> ModelWidthHookNamesFor(TransformerConfig config) =>
         HookNamesFor(config).Where(n => !n.Contains(".attn.", StringComparison.Ordinal) && !n.Contains(".mlp.", StringComparison.Ordinal)).ToList();
 
-    /// <summary>Number of hooks registered right now; 0 outside <see cref="RunWithHooks"/>/<see cref="RunWithCache"/>.</summary>
-    public int ActiveHookCount => _context.Hooks?.Count ?? 0;
-
     /// <summary>
     /// Runs the model with hooks registered only for this call. Each hook gets the activation in TransformerLens
     /// shape (see <see cref="HookNamesFor"/>) and returns it or a replacement of the same shape.

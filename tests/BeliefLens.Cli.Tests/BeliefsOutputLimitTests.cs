@@ -1,7 +1,7 @@
 namespace BeliefLens.Cli.Tests;
 
 /// <summary>The beliefs command refuses, before enumerating or writing, a CSV larger than --max-output-gb.</summary>
-[Collection("Console")]
+[Collection(ConsoleCollection.Name)]
 public sealed class BeliefsOutputLimitTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("belieflens-limit-").FullName;

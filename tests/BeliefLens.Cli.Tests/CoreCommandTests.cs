@@ -4,11 +4,8 @@ using BeliefLens.Cli;
 
 namespace BeliefLens.Cli.Tests;
 
-[CollectionDefinition("Console", DisableParallelization = true)]
-public sealed class ConsoleCollection;
-
 /// <summary>The processes, beliefs, msp and bench commands, run in-process through Program.Main.</summary>
-[Collection("Console")]
+[Collection(ConsoleCollection.Name)]
 public sealed class CoreCommandTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("belieflens-cli-").FullName;
@@ -165,7 +162,7 @@ public sealed class CoreCommandTests : IDisposable
     }
 }
 
-[Collection("Console")]
+[Collection(ConsoleCollection.Name)]
 public sealed class ProcessExportTests
 {
     [Fact]
@@ -174,7 +171,7 @@ public sealed class ProcessExportTests
         string path = Path.Combine(Path.GetTempPath(), $"belieflens-export-{Guid.NewGuid():N}.json");
         try
         {
-            Assert.Equal(0, Program.Main(["processes", "--export", "mess3", "--param", "x=0.15", "--out", path]));
+            Assert.Equal(0, Tests.Run.Cli.Run("processes", "--export", "mess3", "--param", "x=0.15", "--out", path).Code);
             var loaded = Core.ProcessResolver.Resolve(path);
             Assert.Equal(Core.BuiltinProcesses.Mess3(0.15).Transitions, loaded.Transitions);
         }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 
 namespace BeliefLens.Cli.Tests;
 
+[Collection(ConsoleCollection.Name)]
 public class PlotBeliefsCommandTests
 {
     [Fact]
@@ -11,7 +12,7 @@ public class PlotBeliefsCommandTests
         try
         {
             string png = Path.Combine(dir, "sub", "mess3.png");
-            int code = Program.Main(["plot-beliefs", "mess3", "--param", "x=0.15", "--param", "alpha=0.6", "--depth", "6", "--out", png]);
+            var (code, _, _) = Run.Cli.Run(["plot-beliefs", "mess3", "--param", "x=0.15", "--param", "alpha=0.6", "--depth", "6", "--out", png]);
             Assert.Equal(0, code);
             byte[] bytes = File.ReadAllBytes(png);
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, bytes[..8]);
@@ -36,19 +37,9 @@ public class PlotBeliefsCommandTests
     [InlineData("plot-beliefs", "mess3", "--depth", "-1", "--out", "x.png")]
     public void Bad_input_exits_with_code_2(params string[] args)
     {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, Program.Main(args));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        string message = error.ToString().Trim();
+        var (code, _, error) = Run.Cli.Run(args);
+        Assert.Equal(2, code);
+        string message = error.Trim();
         Assert.StartsWith("error: ", message, StringComparison.Ordinal);
         Assert.DoesNotContain("\n", message, StringComparison.Ordinal);
         Assert.DoesNotContain(" at ", message, StringComparison.Ordinal);

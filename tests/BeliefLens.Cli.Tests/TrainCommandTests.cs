@@ -1,6 +1,6 @@
 namespace BeliefLens.Cli.Tests;
 
-[Collection("console")]
+[Collection(ConsoleCollection.Name)]
 public sealed class TrainCommandTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"belieflens-cli-train-{Guid.NewGuid():N}");
@@ -11,17 +11,8 @@ public sealed class TrainCommandTests : IDisposable
 
     private static (int Code, string Error) Run(params string[] args)
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            return (Program.Main(args), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        var (code, _, error) = Tests.Run.Cli.Run(args);
+        return (code, error);
     }
 
     private string TinyConfig(string json)

@@ -9,7 +9,7 @@ public sealed class UpdateBeliefTests
     {
         var process = BuiltinProcesses.Mess3(0.15, 0.6);
         var next = new double[3];
-        double p = process.UpdateBelief(process.InitialBelief, 0, next);
+        double p = BeliefMath.Update(process, process.InitialBelief, 0, next);
         Assert.Equal(1.0 / 3, p, 14);
         Assert.Equal([0.6, 0.2, 0.2], next.Select(v => Math.Round(v, 14)).ToArray());
     }
@@ -25,7 +25,7 @@ public sealed class UpdateBeliefTests
         for (int node = 1; node < tree.Count; node++)
         {
             int parent = tree.Parent[node];
-            double p = process.UpdateBelief(tree.Belief(parent), tree.Token[node], next);
+            double p = BeliefMath.Update(process, tree.Belief(parent), tree.Token[node], next);
             Assert.Equal(Math.Exp(tree.LogProbability[node] - tree.LogProbability[parent]), p, 12);
             for (int i = 0; i < next.Length; i++)
             {

@@ -9,8 +9,7 @@ public class FigureTests
     {
         using var dir = new TempDirectory();
         var run = new SyntheticRun(depth: 5);
-        var (figures, frames, animation) = run.WriteFigures(dir.Path);
-        Assert.Equal(run.Checkpoints.Length, frames.Count);
+        var (figures, animation) = run.WriteFigures(dir.Path);
         using (var codec = SKCodec.Create(animation.GifPath))
         {
             Assert.Equal(run.Checkpoints.Length, codec.FrameCount);
@@ -18,7 +17,7 @@ public class FigureTests
             Assert.Equal(animation.Height, codec.Info.Height);
         }
 
-        foreach (var figure in figures.Concat(frames))
+        foreach (var figure in figures)
         {
             using var bitmap = SKBitmap.Decode(figure.PngPath);
             Assert.NotNull(bitmap);
@@ -81,7 +80,8 @@ public class FigureTests
     {
         using var dir = new TempDirectory();
         var truth = new BeliefPoints([1, 0, 0, 0, 1, 0], 3);
-        var ex = Assert.Throws<ArgumentException>(() => Figures.GroundTruthVsPredicted(truth, [1, 0, 0], "site", dir.Path));
+        var site = SyntheticRun.Site("blocks.0.hook_resid_post", 0.1, 0.1, 0.1, 0.1);
+        var ex = Assert.Throws<ArgumentException>(() => Figures.GroundTruthVsPredicted(truth, [new PredictedPanel(site, [1, 0, 0])], dir.Path));
         Assert.Contains("predicted", ex.Message, StringComparison.Ordinal);
     }
 }

@@ -13,15 +13,13 @@ public partial class HtmlReportTests
     {
         using var dir = new TempDirectory();
         var run = new SyntheticRun(depth: 5);
-        var (figures, frames, animation) = run.WriteFigures(dir.Path);
-        string path = Path.Combine(dir.Path, "report.html");
-        HtmlReport.Write(run.Report(figures, frames, animation), path);
-        string html = File.ReadAllText(path);
+        var (figures, animation) = run.WriteFigures(dir.Path);
+        string html = HtmlReport.Render(run.Report(figures, animation));
 
         var images = DataUri().Matches(html).Select(m => Convert.FromBase64String(m.Groups[1].Value)).ToList();
-        Assert.Equal(figures.Count + frames.Count + 1, images.Count);
-        // Report order: two geometry figures, the emergence grid and animation, the slider frames, then the rest.
-        var expected = figures.Take(3).Select(f => f.PngPath).Append(animation.GifPath).Concat(frames.Select(f => f.PngPath))
+        Assert.Equal(figures.Count + 1, images.Count);
+        // Report order: two geometry figures, the emergence grid and animation, then the rest.
+        var expected = figures.Take(3).Select(f => f.PngPath).Append(animation.GifPath)
             .Concat(figures.Skip(3).Select(f => f.PngPath)).Select(File.ReadAllBytes).ToList();
         for (int k = 0; k < images.Count; k++)
         {
@@ -38,6 +36,7 @@ public partial class HtmlReportTests
 
         Assert.DoesNotContain("http://", html, StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", html, StringComparison.Ordinal);
         Assert.Contains("0.000386", html, StringComparison.Ordinal);
         Assert.Contains("<th>process.alpha</th>", html, StringComparison.Ordinal);
         Assert.Contains("&lt;synthetic test run&gt;", html, StringComparison.Ordinal); // text is escaped

@@ -88,13 +88,14 @@ public class GifEncoderTests
 public class CheckpointSelectionTests
 {
     [Fact]
-    public void Log_spaced_selection_keeps_ends_and_picks_nearest_in_log_tokens()
+    public void Emergence_panels_keep_the_ends_and_pick_checkpoints_evenly_spaced_in_log_error()
     {
-        long[] tokens = [1, 10, 20, 100, 500, 1000, 5000, 10_000];
-        var all = tokens.Select(t => new CheckpointGeometry(t, 0, [])).Reverse().ToList();
-        var picked = Figures.SelectLogSpaced(all, 5).Select(c => c.TokensSeen).ToArray();
-        // Targets 1, 10, 100, 1000, 10000 are all present exactly.
-        Assert.Equal(new long[] { 1, 10, 100, 1000, 10_000 }, picked);
-        Assert.Equal(3, Figures.SelectLogSpaced(all.Take(3).ToList(), 8).Count);
+        // Errors 1, 0.5, 0.1, 0.05, 0.01, 0.009, 0.001 (in training order, given shuffled): with 4 panels the targets
+        // between 1 and 0.001 are 0.1 and 0.01 in log error, both present exactly.
+        double[] errors = [1, 0.5, 0.1, 0.05, 0.01, 0.009, 0.001];
+        var all = errors.Select((e, k) => new CheckpointGeometry(1000L * (k + 1), e, [])).Reverse().ToList();
+        var picked = RunReportPage.SelectByError(all, 4).Select(c => c.ProbeMse).ToArray();
+        Assert.Equal(new[] { 1, 0.1, 0.01, 0.001 }, picked);
+        Assert.Equal(3, RunReportPage.SelectByError(all.Take(3).ToList(), 8).Count);
     }
 }

@@ -92,11 +92,10 @@ public sealed class ModelTests
     {
         using var model = new HookedTransformer(Tiny, seed: 5);
         using var tokens = RandomTokens(3, 5, 3, 10);
-        Assert.Equal(0, model.ActiveHookCount);
         var (logits, cache) = model.RunWithCache(tokens);
         using (cache)
         {
-            Assert.Equal(0, model.ActiveHookCount);
+            AssertNoHookLeft(model, tokens);
             Assert.Equal(model.HookNames.OrderBy(n => n), cache.Names.OrderBy(n => n));
             Assert.Contains("blocks.1.hook_resid_post", model.HookNames);
             Assert.Contains("ln_final.hook_normalized", model.HookNames);
@@ -161,10 +160,32 @@ public sealed class ModelTests
         {
             ["blocks.0.hook_resid_mid"] = _ => throw new InvalidOperationException("boom"),
         }));
-        Assert.Equal(0, model.ActiveHookCount);
+        AssertNoHookLeft(model, tokens);
         var error = Assert.Throws<BeliefLensInputException>(() => model.RunWithCache(tokens, ["blocks.9.hook_resid_post"]));
         Assert.Contains("blocks.9.hook_resid_post", error.Message);
-        Assert.Equal(0, model.ActiveHookCount);
+        AssertNoHookLeft(model, tokens);
+    }
+
+    /// <summary>
+    /// A hook left registered would fire again on a plain forward pass (the throwing one would throw) and would make
+    /// the next hooked run fail as nested; so a hooked run that sees only its own hook, once, and a quiet forward pass
+    /// after it, show that nothing was left behind.
+    /// </summary>
+    private static void AssertNoHookLeft(HookedTransformer model, Tensor tokens)
+    {
+        int calls = 0;
+        using var hooked = model.RunWithHooks(tokens, new Dictionary<string, Func<Tensor, Tensor>>
+        {
+            ["blocks.0.hook_resid_mid"] = t =>
+            {
+                calls++;
+                return t;
+            },
+        });
+        Assert.Equal(1, calls);
+        using var plain = model.forward(tokens);
+        Assert.Equal(1, calls);
+        Assert.True(hooked.allclose(plain, rtol: 1e-5, atol: 1e-6));
     }
 
     [Fact]
@@ -196,16 +217,11 @@ public sealed class ModelTests
         Assert.Equal([2, 4, 2], logits.shape);
     }
 
-    [Fact]
+    [PaperModelsFact]
     public void APaperCheckpointLoadsAndPredictsNearTheFloor()
     {
-        string dir = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "..", "shared", "paper-models", "mess3");
+        string dir = Path.Combine(PaperModels.Directory!, "mess3");
         string path = Path.Combine(dir, "629209600.pt");
-        if (!File.Exists(path))
-        {
-            return; // the shared models are not on this machine
-        }
-
         var config = TransformerConfig.FromTrainConfigFile(Path.Combine(dir, "train_config.json"));
         Assert.Equal(TransformerConfig.PaperMess3(), config);
         using var model = Checkpoints.LoadModel(path, config);

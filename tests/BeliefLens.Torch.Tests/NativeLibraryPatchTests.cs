@@ -3,11 +3,23 @@ using TorchSharp;
 
 namespace BeliefLens.Torch.Tests;
 
+/// <summary>A fact that reads TorchSharp's linux-x64 native library from the NuGet cache; skipped where that restore is absent.</summary>
+public sealed class LinuxTorchSharpFactAttribute : FactAttribute
+{
+    public LinuxTorchSharpFactAttribute()
+    {
+        if (!File.Exists(NativeLibraryPatchTests.PackageLibrary()))
+        {
+            Skip = $"no linux-x64 TorchSharp restore at {NativeLibraryPatchTests.PackageLibrary()}: the patch has nothing to do here; this check did not run.";
+        }
+    }
+}
+
 public sealed class NativeLibraryPatchTests
 {
     private const string Version = "GLIBCXX_3.4.32";
 
-    private static string PackageLibrary()
+    public static string PackageLibrary()
     {
         // The pristine copy in the NuGet cache is only read here, never written.
         string home = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
@@ -15,14 +27,10 @@ public sealed class NativeLibraryPatchTests
         return Path.Combine(home, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
     }
 
-    [Fact]
+    [LinuxTorchSharpFact]
     public void MarkingTheNeedWeakIsIdempotentAndTouchesOnlyTheFlag()
     {
         string source = PackageLibrary();
-        if (!File.Exists(source))
-        {
-            return; // Not a linux-x64 restore; the patch has nothing to do.
-        }
 
         byte[] original = File.ReadAllBytes(source);
         Assert.Equal((ushort)0, (ushort)(ElfVersionNeedPatcher.VersionNeedFlags(original, Version)!.Value & 2));
@@ -48,14 +56,10 @@ public sealed class NativeLibraryPatchTests
         }
     }
 
-    [Fact]
+    [LinuxTorchSharpFact]
     public void AnUnneededVersionIsReportedAndNothingChanges()
     {
         string source = PackageLibrary();
-        if (!File.Exists(source))
-        {
-            return;
-        }
 
         byte[] bytes = File.ReadAllBytes(source);
         byte[] before = (byte[])bytes.Clone();

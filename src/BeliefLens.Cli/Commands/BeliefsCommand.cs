@@ -1,6 +1,9 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Text;
 using BeliefLens.Core;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
@@ -9,35 +12,59 @@ namespace BeliefLens.Cli.Commands;
 /// with its probability and belief, in the format of <see cref="BeliefsCsv"/>. Refuses up front when the CSV would
 /// exceed <c>--max-output-gb</c> (default 2 GB).
 /// </summary>
-public sealed class BeliefsCommand : ICommand
+public sealed class BeliefsCommand : BeliefLensCommand<BeliefsCommand.Settings>
 {
-    public string Name => "beliefs";
-
-    public string Summary => "write the exact probability and belief of every prefix up to --depth as CSV";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : ProcessSettings
     {
-        if (args.Positionals.Count == 0)
-        {
-            throw new BeliefLensInputException("process: give a built-in name or a .json spec, e.g. 'belieflens beliefs mess3 --depth 5 --out beliefs.csv'.");
-        }
+        [CommandArgument(0, "[PROCESS]")]
+        [Description("a built-in process name or a .json spec (required)")]
+        public string? Process { get; init; }
 
-        var parameters = args.Parameters();
-        int depth = args.Int("depth", min: 0) ?? throw new BeliefLensInputException("--depth: is required for 'beliefs' (a prefix length, e.g. --depth 8).");
-        string output = args.Required("out");
-        bool bos = args.Flag("bos");
-        double maxGigabytes = args.Double("max-output-gb") ?? BeliefsCsv.DefaultLimitGigabytes;
-        if (!(maxGigabytes > 0) || !double.IsFinite(maxGigabytes))
-        {
-            throw new BeliefLensInputException($"--max-output-gb: {maxGigabytes} must be a positive number of GB (default {BeliefsCsv.DefaultLimitGigabytes}).");
-        }
+        [CommandOption("--depth <L>")]
+        [Description("longest prefix length (required)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(0)]
+        public int? Depth { get; init; }
 
-        args.RejectUnknown(1);
-        var process = ProcessResolver.Resolve(args.Positionals[0], parameters);
-        if (bos)
+        [CommandOption("--out <FILE.csv>")]
+        [Description("the CSV file to write (required)")]
+        public string? Out { get; init; }
+
+        [CommandOption("--bos")]
+        [Description("prepend a beginning-of-sequence start state to the process")]
+        public bool Bos { get; init; }
+
+        [CommandOption("--max-output-gb <GB>")]
+        [Description("refuse up front when the CSV would be larger than this")]
+        [TypeConverter(typeof(DoubleValueConverter))]
+        [DefaultValue(BeliefsCsv.DefaultLimitGigabytes)]
+        public double MaxOutputGigabytes { get; init; } = BeliefsCsv.DefaultLimitGigabytes;
+
+        public override ValidationResult Validate()
+        {
+            var result = base.Validate();
+            return !result.Successful ? result
+                : Process is null ? ValidationResult.Error("process: give a built-in name or a .json spec, e.g. 'belieflens beliefs mess3 --depth 5 --out beliefs.csv'.")
+                : Depth is null ? ValidationResult.Error("--depth: is required for 'beliefs' (a prefix length, e.g. --depth 8).")
+                : Out is null ? ValidationResult.Error("--out: is required for 'beliefs'.")
+                : !(MaxOutputGigabytes > 0) || !double.IsFinite(MaxOutputGigabytes)
+                    ? ValidationResult.Error($"--max-output-gb: {MaxOutputGigabytes.ToString(CultureInfo.InvariantCulture)} must be a positive number of GB (default {BeliefsCsv.DefaultLimitGigabytes.ToString(CultureInfo.InvariantCulture)}).")
+                : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var process = ProcessResolver.Resolve(settings.Process!, settings.Parameters);
+        if (settings.Bos)
         {
             process = ProcessBuilders.WithBos(process);
         }
+
+        int depth = settings.Depth!.Value;
+        string output = settings.Out!;
+        double maxGigabytes = settings.MaxOutputGigabytes;
 
         // Refuse before enumerating when even one prefix per depth is too much, and before writing when the bound is.
         double limit = maxGigabytes * 1e9;

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using BeliefLens.Core;
+using System.ComponentModel;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
@@ -8,15 +10,37 @@ namespace BeliefLens.Cli.Commands;
 /// <c>belieflens bench beliefs [--process mess3] [--depth 11] [--runs 21]</c>: times exact belief enumeration and prints
 /// one JSON line with the median over runs (after one warm-up). Speed goals live here, never in tests.
 /// </summary>
-internal static class BenchBeliefs
+public sealed class BenchBeliefs : BenchCommand<BenchBeliefs.Settings>
 {
-    public static int Run(CommandArguments args)
+    public sealed class Settings : ProcessSettings
     {
-        string name = args.Option("process") ?? "mess3";
-        var parameters = args.Parameters();
-        int depth = args.Int("depth", min: 0) ?? 11;
-        int runs = args.Int("runs", min: 1, max: 10_000) ?? 21;
-        args.RejectUnknown(1);
+        [CommandOption("--process <NAME>")]
+        [Description("a built-in process name or a .json spec")]
+        [DefaultValue("mess3")]
+        public string Process { get; init; } = "mess3";
+
+        [CommandOption("--depth <L>")]
+        [Description("longest prefix length")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(0)]
+        [DefaultValue(11)]
+        public int Depth { get; init; } = 11;
+
+        [CommandOption("--runs <N>")]
+        [Description("timed runs after one warm-up; the median is reported")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 10_000)]
+        [DefaultValue(21)]
+        public int Runs { get; init; } = 21;
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string name = settings.Process;
+        var parameters = settings.Parameters;
+        int depth = settings.Depth;
+        int runs = settings.Runs;
         var process = ProcessResolver.Resolve(name, parameters);
         var tree = BeliefTree.Enumerate(process, depth);
         var times = new double[runs];

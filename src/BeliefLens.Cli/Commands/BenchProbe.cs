@@ -6,6 +6,8 @@ using BeliefLens.Core;
 using BeliefLens.Torch;
 using BeliefLens.Torch.Probing;
 using static TorchSharp.torch;
+using System.ComponentModel;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
@@ -13,13 +15,26 @@ namespace BeliefLens.Cli.Commands;
 /// <c>belieflens bench probe [--models DIR] [--threads N]</c>: one affine fit on 590,490 × 64 rows (goal &lt; 0.3 s), and
 /// probing all six Mess3 paper checkpoints with their forward passes (goal &lt; 30 s) when DIR/mess3 exists.
 /// </summary>
-internal static class BenchProbe
+public sealed class BenchProbe : BenchCommand<BenchProbe.Settings>
 {
-    public static int Run(CommandArguments args)
+    public sealed class Settings : CommandSettings
     {
-        string? models = args.Option("models");
-        int? threads = args.Int("threads", 1, 1024);
-        args.RejectUnknown(1);
+        [CommandOption("--models <DIR>")]
+        [Description("the paper's checkpoints; DIR/mess3 is probed when it exists (default: ../shared/paper-models)")]
+        public string? Models { get; init; }
+
+        [CommandOption("--threads <N>")]
+        [Description("TorchSharp threads (default: TorchSharp's choice)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 1024)]
+        public int? Threads { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string? models = settings.Models;
+        int? threads = settings.Threads;
         if (threads is int n)
         {
             set_num_threads(n);

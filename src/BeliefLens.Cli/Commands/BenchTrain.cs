@@ -4,6 +4,9 @@ using System.Text.Json.Nodes;
 using BeliefLens.Core;
 using BeliefLens.Torch;
 using static TorchSharp.torch;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
@@ -11,20 +14,47 @@ namespace BeliefLens.Cli.Commands;
 /// <c>belieflens bench train [--threads N] [--steps N] [--batch N] [--attention explicit|fused]</c>: training throughput
 /// of the paper's Mess3 model (batch 64, sampled sequences, AdamW), best thread count by default.
 /// </summary>
-internal static class BenchTrain
+public sealed class BenchTrain : BenchCommand<BenchTrain.Settings>
 {
-    public static int Run(CommandArguments args)
+    public sealed class Settings : CommandSettings
     {
-        int? threads = args.Int("threads", 1, 1024);
-        int steps = args.Int("steps", 1, 10_000_000) ?? 1000;
-        int batch = args.Int("batch", 1, 1 << 20) ?? 64;
-        string attention = args.Option("attention") ?? "explicit";
-        if (attention is not ("fused" or "explicit"))
-        {
-            throw new BeliefLensInputException($"--attention: '{attention}' is not valid; use fused or explicit.");
-        }
+        [CommandOption("--threads <N>")]
+        [Description("TorchSharp threads (default: the best of 1..cores, measured)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 1024)]
+        public int? Threads { get; init; }
 
-        args.RejectUnknown(1);
+        [CommandOption("--steps <N>")]
+        [Description("timed training steps")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 10_000_000)]
+        [DefaultValue(1000)]
+        public int Steps { get; init; } = 1000;
+
+        [CommandOption("--batch <N>")]
+        [Description("sequences per step")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 1 << 20)]
+        [DefaultValue(64)]
+        public int Batch { get; init; } = 64;
+
+        [CommandOption("--attention <KIND>")]
+        [Description("explicit or fused")]
+        [DefaultValue("explicit")]
+        public string Attention { get; init; } = "explicit";
+
+        public override ValidationResult Validate() => Attention is "fused" or "explicit"
+            ? ValidationResult.Success()
+            : ValidationResult.Error($"--attention: '{Attention}' is not valid; use fused or explicit.");
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        int? threads = settings.Threads;
+        int steps = settings.Steps;
+        int batch = settings.Batch;
+        string attention = settings.Attention;
         _fused = attention == "fused";
 
         int[] candidates = threads is int t ? [t] : Enumerable.Range(1, Math.Max(1, Environment.ProcessorCount)).ToArray();

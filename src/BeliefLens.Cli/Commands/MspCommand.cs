@@ -1,41 +1,78 @@
 using System.Globalization;
 using System.Text.Json;
 using BeliefLens.Core;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
 /// <summary><c>belieflens msp &lt;process&gt; --depth L [--out FILE.json]</c>: the mixed-state presentation summary.</summary>
-public sealed class MspCommand : ICommand
+public sealed class MspCommand : BeliefLensCommand<MspCommand.Settings>
 {
-    public string Name => "msp";
-
-    public string Summary => "mixed-state presentation: state counts, entropies, entropy rate, Cμ, excess entropy";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : ProcessSettings
     {
-        if (args.Positionals.Count == 0)
-        {
-            throw new BeliefLensInputException("process: give a built-in name or a .json spec, e.g. 'belieflens msp rrxor --depth 12'.");
-        }
+        [CommandArgument(0, "[PROCESS]")]
+        [Description("a built-in process name or a .json spec (required)")]
+        public string? Process { get; init; }
 
-        var parameters = args.Parameters();
-        int depth = args.Int("depth", min: 0) ?? throw new BeliefLensInputException("--depth: is required for 'msp' (how many tokens to search, e.g. --depth 10).");
-        double tolerance = args.Double("tolerance") ?? MixedStatePresentation.DefaultTolerance;
-        int maxStates = args.Int("max-states", min: 1) ?? MixedStatePresentation.DefaultMaxStates;
-        int? context = args.Int("context", min: 1);
-        string? output = args.Option("out");
-        bool bos = args.Flag("bos");
-        args.RejectUnknown(1);
-        var process = ProcessResolver.Resolve(args.Positionals[0], parameters);
-        if (bos)
+        [CommandOption("--depth <L>")]
+        [Description("how many tokens to search (required)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(0)]
+        public int? Depth { get; init; }
+
+        [CommandOption("--tolerance <X>")]
+        [Description("beliefs closer than this (max norm) are merged")]
+        [TypeConverter(typeof(DoubleValueConverter))]
+        [DefaultValue(MixedStatePresentation.DefaultTolerance)]
+        public double Tolerance { get; init; } = MixedStatePresentation.DefaultTolerance;
+
+        [CommandOption("--max-states <N>")]
+        [Description("stop the search beyond this many mixed states")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1)]
+        [DefaultValue(MixedStatePresentation.DefaultMaxStates)]
+        public int MaxStates { get; init; } = MixedStatePresentation.DefaultMaxStates;
+
+        [CommandOption("--context <N>")]
+        [Description("context length for the loss floor (default: min(depth, 10))")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1)]
+        public int? Context { get; init; }
+
+        [CommandOption("--out <FILE.json>")]
+        [Description("also write the summary as JSON")]
+        public string? Out { get; init; }
+
+        [CommandOption("--bos")]
+        [Description("prepend a beginning-of-sequence start state to the process")]
+        public bool Bos { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            var result = base.Validate();
+            return !result.Successful ? result
+                : Process is null ? ValidationResult.Error("process: give a built-in name or a .json spec, e.g. 'belieflens msp rrxor --depth 12'.")
+                : Depth is null ? ValidationResult.Error("--depth: is required for 'msp' (how many tokens to search, e.g. --depth 10).")
+                : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var process = ProcessResolver.Resolve(settings.Process!, settings.Parameters);
+        if (settings.Bos)
         {
             process = ProcessBuilders.WithBos(process);
         }
 
-        var msp = MixedStatePresentation.Build(process, depth, tolerance, maxStates);
-        var summary = MspSummary.From(msp, context ?? Math.Min(depth - 1, 10));
+        int depth = settings.Depth!.Value;
+        var msp = MixedStatePresentation.Build(process, depth, settings.Tolerance, settings.MaxStates);
+        var summary = MspSummary.From(msp, settings.Context ?? Math.Min(depth - 1, 10));
         PrintTable(summary);
-        if (output is not null)
+        if (settings.Out is string output)
         {
             string json = JsonSerializer.Serialize(summary, MspSummary.JsonOptions);
             CsvFiles.WriteAtomically(output, writer => writer.Write(json + "\n"));

@@ -1,34 +1,48 @@
 using BeliefLens.Core;
 using BeliefLens.Reporting;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
 /// <summary><c>plot-beliefs &lt;process&gt; [--param k=v]... --depth L --out file.png</c>: the belief point cloud (PNG + SVG beside it).</summary>
-public sealed class PlotBeliefsCommand : ICommand
+public sealed class PlotBeliefsCommand : BeliefLensCommand<PlotBeliefsCommand.Settings>
 {
-    public string Name => "plot-beliefs";
-
-    public string Summary => "draw the belief geometry of a process: plot-beliefs <process> [--param k=v]... --depth L --out FILE.png";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : ProcessSettings
     {
-        ArgumentNullException.ThrowIfNull(args);
-        if (args.Positionals.Count == 0)
-        {
-            throw new BeliefLensInputException("process: missing; give a built-in name, e.g. 'plot-beliefs mess3 --depth 10 --out mess3.png'.");
-        }
+        [CommandArgument(0, "[PROCESS]")]
+        [Description("a built-in process name or a .json spec (required)")]
+        public string? Process { get; init; }
 
-        string processName = args.Positionals[0];
-        var parameters = args.Parameters();
-        int depth = args.Int("depth", min: 0, max: 64) ?? throw new BeliefLensInputException("--depth: is required for 'plot-beliefs' (e.g. --depth 10).");
-        string output = args.Required("out");
-        args.RejectUnknown(maxPositionals: 1);
-        if (!output.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new BeliefLensInputException($"--out: '{output}' must end in .png (an .svg is written beside it).");
-        }
+        [CommandOption("--depth <L>")]
+        [Description("longest prefix length (required)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(0, 64)]
+        public int? Depth { get; init; }
 
-        var process = ProcessResolver.Resolve(processName, parameters);
+        [CommandOption("--out <FILE.png>")]
+        [Description("the PNG to write; an .svg is written beside it (required)")]
+        public string? Out { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            var result = base.Validate();
+            return !result.Successful ? result
+                : Process is null ? ValidationResult.Error("process: missing; give a built-in name, e.g. 'plot-beliefs mess3 --depth 10 --out mess3.png'.")
+                : Depth is null ? ValidationResult.Error("--depth: is required for 'plot-beliefs' (e.g. --depth 10).")
+                : Out is null ? ValidationResult.Error("--out: is required for 'plot-beliefs'.")
+                : !Out.EndsWith(".png", StringComparison.OrdinalIgnoreCase) ? ValidationResult.Error($"--out: '{Out}' must end in .png (an .svg is written beside it).")
+                : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        int depth = settings.Depth!.Value;
+        string output = settings.Out!;
+        var process = ProcessResolver.Resolve(settings.Process!, settings.Parameters);
         var tree = BeliefTree.Enumerate(process, depth);
         var weights = tree.LogProbability.Select(Math.Exp).ToArray();
         string label = process.Name; // already carries the parameter values

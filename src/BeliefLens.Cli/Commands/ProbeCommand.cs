@@ -4,6 +4,9 @@ using BeliefLens.Core;
 using BeliefLens.Torch;
 using BeliefLens.Torch.Probing;
 using static TorchSharp.torch;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
@@ -11,31 +14,114 @@ namespace BeliefLens.Cli.Commands;
 /// <c>belieflens probe --checkpoint FILE.pt|RUN_DIR [--config train_config.json] &lt;process&gt; [--param k=v] [--sites a,b|--all-resid]
 /// [--concat] [--weighting paper|prob] --out DIR</c>: linear probes from the residual stream to the belief states.
 /// </summary>
-public sealed class ProbeCommand : ICommand
+public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
 {
-    public string Name => "probe";
-
-    public string Summary => "probe a checkpoint (or every checkpoint of a run dir): probe --checkpoint FILE.pt|RUN [--config train_config.json] <process> [--param k=v] [--sites a,b|--all-resid] [--concat] [--weighting paper|prob] [--round D] [--positions 0,9] --out DIR";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : ProcessSettings
     {
-        string checkpoint = args.Required("checkpoint");
-        string? configPath = args.Option("config");
-        var parameters = args.Parameters();
-        string? sitesText = args.Option("sites");
-        bool allResid = args.Flag("all-resid");
-        bool concat = args.Flag("concat");
-        string weightingText = args.Option("weighting") ?? "paper";
-        string? roundText = args.Option("round");
-        string? positionsText = args.Option("positions");
-        long? seed = args.Long("seed", 0);
-        double? ridge = args.Double("ridge");
-        double? rcond = args.Double("rcond");
-        long? maxSequences = args.Long("max-sequences", 1);
-        int? threads = args.Int("threads", 1, 1024);
-        string deviceName = args.Option("device") ?? "cpu";
-        string outDir = args.Required("out");
-        args.RejectUnknown(1);
+        [CommandArgument(0, "[PROCESS]")]
+        [Description("the process the model was trained on (default for a run directory: the run's)")]
+        public string? Process { get; init; }
+
+        [CommandOption("--checkpoint <FILE.pt|RUN>")]
+        [Description("a PyTorch state dict, or a run directory to probe every checkpoint (required)")]
+        public string? Checkpoint { get; init; }
+
+        [CommandOption("--config <TRAIN_CONFIG.json>")]
+        [Description("model config (default: beside the checkpoint)")]
+        public string? Config { get; init; }
+
+        [CommandOption("--sites <A,B>")]
+        [Description("comma-separated hook sites (default: the last residual stream)")]
+        public string? Sites { get; init; }
+
+        [CommandOption("--all-resid")]
+        [Description("probe every residual-stream site")]
+        public bool AllResid { get; init; }
+
+        [CommandOption("--concat")]
+        [Description("also probe the concatenation of the sites")]
+        public bool Concat { get; init; }
+
+        [CommandOption("--weighting <KIND>")]
+        [Description("paper (every sequence × position once) or prob (weighted by probability)")]
+        [DefaultValue("paper")]
+        public string Weighting { get; init; } = "paper";
+
+        [CommandOption("--round <D>")]
+        [Description("round targets to D decimals, or none (default: 5 for paper weighting, none for prob)")]
+        public string? Round { get; init; }
+
+        [CommandOption("--positions <0,9>")]
+        [Description("0-based positions to probe (default: all)")]
+        public string? Positions { get; init; }
+
+        [CommandOption("--seed <S>")]
+        [Description("seed for the fit/held-out split and controls")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(0)]
+        [DefaultValue(0L)]
+        public long Seed { get; init; }
+
+        [CommandOption("--ridge <X>")]
+        [Description("ridge penalty (default: 0; chosen by validation for the concatenation)")]
+        [TypeConverter(typeof(DoubleValueConverter))]
+        public double? Ridge { get; init; }
+
+        [CommandOption("--rcond <X>")]
+        [Description("relative singular-value cut-off of the least-squares fit (default: the fit's)")]
+        [TypeConverter(typeof(DoubleValueConverter))]
+        public double? Rcond { get; init; }
+
+        [CommandOption("--max-sequences <N>")]
+        [Description("sample this many sequences when there are more (default: the prober's)")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(1)]
+        public long? MaxSequences { get; init; }
+
+        [CommandOption("--threads <N>")]
+        [Description("TorchSharp threads (default: TorchSharp's choice)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 1024)]
+        public int? Threads { get; init; }
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("cpu or cuda")]
+        [DefaultValue("cpu")]
+        public string Device { get; init; } = "cpu";
+
+        [CommandOption("--out <DIR>")]
+        [Description("the output directory (required)")]
+        public string? Out { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            var result = base.Validate();
+            return !result.Successful ? result
+                : Checkpoint is null ? ValidationResult.Error("--checkpoint: is required for 'probe'.")
+                : Out is null ? ValidationResult.Error("--out: is required for 'probe'.")
+                : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string checkpoint = settings.Checkpoint!;
+        string? configPath = settings.Config;
+        var parameters = settings.Parameters;
+        string? sitesText = settings.Sites;
+        bool allResid = settings.AllResid;
+        bool concat = settings.Concat;
+        string weightingText = settings.Weighting;
+        string? roundText = settings.Round;
+        string? positionsText = settings.Positions;
+        long seed = settings.Seed;
+        double? ridge = settings.Ridge;
+        double? rcond = settings.Rcond;
+        long? maxSequences = settings.MaxSequences;
+        int? threads = settings.Threads;
+        string deviceName = settings.Device;
+        string outDir = settings.Out!;
 
         if (sitesText is not null && allResid)
         {
@@ -78,8 +164,8 @@ public sealed class ProbeCommand : ICommand
             throw new BeliefLensInputException($"--checkpoint: '{checkpoint}' does not exist; give a .pt state dict or a run directory.");
         }
 
-        var runProcess = isRunDir && args.Positionals.Count == 0 ? ProbeOutput.RunProcess(checkpoint) : null;
-        string? processSpec = args.Positionals.Count > 0 ? args.Positionals[0] : runProcess?.Spec;
+        var runProcess = isRunDir && settings.Process is null ? ProbeOutput.RunProcess(checkpoint) : null;
+        string? processSpec = settings.Process ?? runProcess?.Spec;
         if (processSpec is null)
         {
             throw new BeliefLensInputException("process: name the process the model was trained on, e.g. 'probe --checkpoint FILE.pt mess3 --out DIR'.");
@@ -96,7 +182,7 @@ public sealed class ProbeCommand : ICommand
             ? ProbeRunner.ResidualSites(config)
             : sitesText?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var baseOptions = new ProbeOptions();
-        var options = new ProbeOptions(sites, concat, weighting, positions, round, maxSequences ?? baseOptions.MaxSequences, (ulong)(seed ?? 0),
+        var options = new ProbeOptions(sites, concat, weighting, positions, round, maxSequences ?? baseOptions.MaxSequences, (ulong)seed,
             ridge: ridge ?? 0, rcond: rcond ?? AffineFitOptions.DefaultRcond,
             chooseConcatRegularisation: ridge is null && rcond is null); // an explicit --ridge/--rcond is used as given
 

@@ -1,21 +1,39 @@
 using System.Globalization;
 using BeliefLens.Core;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
 /// <summary><c>belieflens processes</c>: the built-in processes with their parameters and defaults.</summary>
-public sealed class ProcessesCommand : ICommand
+public sealed class ProcessesCommand : BeliefLensCommand<ProcessesCommand.Settings>
 {
-    public string Name => "processes";
-
-    public string Summary => "list the built-in processes and their parameters; --export NAME [--out F.json] writes one as a JSON spec";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : ProcessSettings
     {
-        string? export = args.Option("export");
-        var parameters = args.Parameters();
-        string? output = args.Option("out");
-        args.RejectUnknown(0);
+        [CommandOption("--export <NAME>")]
+        [Description("write this built-in as a JSON spec (a starting point for custom processes)")]
+        public string? Export { get; init; }
+
+        [CommandOption("--out <FILE.json>")]
+        [Description("with --export: the file to write (default: stdout)")]
+        public string? Out { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            var result = base.Validate();
+            return !result.Successful ? result
+                : Export is null && (Param.Length > 0 || Out is not null) ? ValidationResult.Error("--param/--out: only apply with --export NAME (write a built-in as a JSON spec).")
+                : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string? export = settings.Export;
+        string? output = settings.Out;
+        var parameters = settings.Parameters;
         if (export is not null)
         {
             // A built-in as a JSON spec: a starting point for custom processes.
@@ -30,11 +48,6 @@ public sealed class ProcessesCommand : ICommand
             }
 
             return 0;
-        }
-
-        if (parameters.Count > 0 || output is not null)
-        {
-            throw new BeliefLensInputException("--param/--out: only apply with --export NAME (write a built-in as a JSON spec).");
         }
 
         foreach (var builtin in BuiltinProcesses.All)

@@ -1,19 +1,29 @@
 using BeliefLens.Cli.Run;
 using BeliefLens.Core;
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
 /// <summary><c>belieflens report DIR</c>: re-renders the figures and report.html of a finished run without retraining.</summary>
-public sealed class ReportCommand : ICommand
+public sealed class ReportCommand : BeliefLensCommand<ReportCommand.Settings>
 {
-    public string Name => "report";
-
-    public string Summary => "re-render figures and report.html from a run directory: report DIR";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : CommandSettings
     {
-        string dir = args.Positionals.Count > 0 ? args.Positionals[0] : throw new BeliefLensInputException("report: give the run directory, e.g. belieflens report runs/mess3.");
-        args.RejectUnknown(1);
+        [CommandArgument(0, "[DIR]")]
+        [Description("the run directory (required)")]
+        public string? Dir { get; init; }
+
+        public override ValidationResult Validate() => Dir is null
+            ? ValidationResult.Error("report: give the run directory, e.g. belieflens report runs/mess3.")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string dir = settings.Dir!;
         if (!Directory.Exists(dir))
         {
             throw new BeliefLensInputException($"report: directory '{dir}' does not exist.");

@@ -4,31 +4,75 @@ using BeliefLens.Cli.Run;
 using BeliefLens.Core;
 using BeliefLens.Torch;
 using Spectre.Console;
+using System.ComponentModel;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
 /// <summary><c>belieflens run &lt;preset | experiment.json&gt; [--out DIR] [--seed S] [--steps N] [--set key=value]... [--long] [--force]</c></summary>
-public sealed class RunCommand : ICommand
+public sealed class RunCommand : BeliefLensCommand<RunCommand.Settings>
 {
-    public string Name => "run";
-
-    public string Summary => $"train → probe → figures → report: run <{string.Join("|", Presets.Names)}|experiment.json> [--out DIR] [--seed S] [--steps N] [--set k=v]... [--long] [--force]";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : CommandSettings
     {
-        string spec = args.Positionals.Count > 0
-            ? args.Positionals[0]
-            : throw new BeliefLensInputException($"run: name a preset ({string.Join(", ", Presets.Names)}) or an experiment .json file.");
-        string? outDir = args.Option("out");
-        long? seed = args.Long("seed", 0);
-        long? steps = args.Long("steps", 1);
-        var overrides = args.Options("set");
-        string? device = args.Option("device");
-        int? threads = args.Int("threads", 1, 1024);
-        bool longRun = args.Flag("long");
-        bool force = args.Flag("force");
-        args.RejectUnknown(1);
+        [CommandArgument(0, "[PRESET|EXPERIMENT.json]")]
+        [Description("a preset (mess3, rrxor, z1r, mess3-mixture) or an experiment file (required)")]
+        public string? Spec { get; init; }
 
+        [CommandOption("--out <DIR>")]
+        [Description("the run directory (default: runs/<experiment name>)")]
+        public string? Out { get; init; }
+
+        [CommandOption("--seed <S>")]
+        [Description("training seed (overrides training.seed)")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(0)]
+        public long? Seed { get; init; }
+
+        [CommandOption("--steps <N>")]
+        [Description("training steps; warm-up and evaluation intervals scale with it")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(1)]
+        public long? Steps { get; init; }
+
+        [CommandOption("--set <KEY=VALUE>")]
+        [Description("override any experiment field (repeatable), e.g. --set training.learning_rate=0.002")]
+        public string[] Set { get; init; } = [];
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("cpu or cuda (default: the experiment's device)")]
+        public string? Device { get; init; }
+
+        [CommandOption("--threads <N>")]
+        [Description("TorchSharp threads (default: TorchSharp's choice)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 1024)]
+        public int? Threads { get; init; }
+
+        [CommandOption("--long")]
+        [Description("the preset's long schedule (presets only)")]
+        public bool Long { get; init; }
+
+        [CommandOption("--force")]
+        [Description("start over in a run directory that holds a different run")]
+        public bool Force { get; init; }
+
+        public override ValidationResult Validate() => Spec is null
+            ? ValidationResult.Error($"run: name a preset ({string.Join(", ", Presets.Names)}) or an experiment .json file.")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string spec = settings.Spec!;
+        string? outDir = settings.Out;
+        long? seed = settings.Seed;
+        long? steps = settings.Steps;
+        var overrides = settings.Set;
+        string? device = settings.Device;
+        int? threads = settings.Threads;
+        bool longRun = settings.Long;
+        bool force = settings.Force;
         var json = LoadExperimentJson(spec, longRun);
         if (seed is long s)
         {

@@ -2,36 +2,127 @@ using System.Globalization;
 using BeliefLens.Core;
 using BeliefLens.Torch;
 using Spectre.Console;
+using System.ComponentModel;
+using Spectre.Console.Cli;
 
 namespace BeliefLens.Cli.Commands;
 
 /// <summary><c>belieflens train [process|spec.json] [options] --out DIR</c></summary>
-public sealed class TrainCommand : ICommand
+public sealed class TrainCommand : BeliefLensCommand<TrainCommand.Settings>
 {
-    public string Name => "train";
-
-    public string Summary => "train a transformer on a process: train [mess3] [--param k=v] [--config model.json] [--steps N] [--batch N] [--lr X] [--seed S] [--device cpu|cuda] [--threads N] [--optimizer adamw|sgd] [--data sampled|exact] [--log-checkpoints N] [--checkpoint-every N] [--eval-every N] --out DIR [--resume|--force]";
-
-    public int Run(CommandArguments args)
+    public sealed class Settings : ProcessSettings
     {
-        string spec = args.Positionals.Count > 0 ? args.Positionals[0] : "mess3";
-        var parameters = args.Parameters();
-        string? configPath = args.Option("config");
-        long? steps = args.Long("steps", 1);
-        int? batch = args.Int("batch", 1, 1 << 20);
-        double? lr = args.Double("lr");
-        long? seed = args.Long("seed", 0);
-        string device = args.Option("device") ?? "cpu";
-        int? threads = args.Int("threads", 1, 1024);
-        string? optimizer = args.Option("optimizer");
-        string? data = args.Option("data");
-        int? logCheckpoints = args.Int("log-checkpoints", 0, 10_000);
-        long? checkpointEvery = args.Long("checkpoint-every", 0);
-        long? evalEvery = args.Long("eval-every", 1);
-        string outDir = args.Required("out");
-        bool resume = args.Flag("resume");
-        bool force = args.Flag("force");
-        args.RejectUnknown(1);
+        [CommandArgument(0, "[PROCESS]")]
+        [Description("a built-in process name or a .json spec")]
+        [DefaultValue("mess3")]
+        public string Process { get; init; } = "mess3";
+
+        [CommandOption("--config <MODEL.json>")]
+        [Description("model config (TransformerLens field names); missing fields take the paper's Mess3 model")]
+        public string? Config { get; init; }
+
+        [CommandOption("--steps <N>")]
+        [Description("training steps (default: the trainer's)")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(1)]
+        public long? Steps { get; init; }
+
+        [CommandOption("--batch <N>")]
+        [Description("sequences per step (default: the trainer's)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 1 << 20)]
+        public int? Batch { get; init; }
+
+        [CommandOption("--lr <X>")]
+        [Description("peak learning rate (default: the trainer's)")]
+        [TypeConverter(typeof(DoubleValueConverter))]
+        public double? Lr { get; init; }
+
+        [CommandOption("--seed <S>")]
+        [Description("seed for initialisation and data")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(0)]
+        [DefaultValue(0L)]
+        public long Seed { get; init; }
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("cpu or cuda")]
+        [DefaultValue("cpu")]
+        public string Device { get; init; } = "cpu";
+
+        [CommandOption("--threads <N>")]
+        [Description("TorchSharp threads (default: 1 for small models, else TorchSharp's choice)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 1024)]
+        public int? Threads { get; init; }
+
+        [CommandOption("--optimizer <NAME>")]
+        [Description("adamw or sgd (default: the trainer's)")]
+        public string? Optimizer { get; init; }
+
+        [CommandOption("--data <KIND>")]
+        [Description("sampled or exact (default: the trainer's)")]
+        public string? Data { get; init; }
+
+        [CommandOption("--log-checkpoints <N>")]
+        [Description("extra log-spaced checkpoints (default: the trainer's)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(0, 10_000)]
+        public int? LogCheckpoints { get; init; }
+
+        [CommandOption("--checkpoint-every <N>")]
+        [Description("steps between checkpoints, 0 for none (default: the trainer's)")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(0)]
+        public long? CheckpointEvery { get; init; }
+
+        [CommandOption("--eval-every <N>")]
+        [Description("steps between validations (default: the trainer's)")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(1)]
+        public long? EvalEvery { get; init; }
+
+        [CommandOption("--out <DIR>")]
+        [Description("the run directory (required)")]
+        public string? Out { get; init; }
+
+        [CommandOption("--resume")]
+        [Description("continue the run in --out from its last checkpoint")]
+        public bool Resume { get; init; }
+
+        [CommandOption("--force")]
+        [Description("overwrite the run in --out")]
+        public bool Force { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            var result = base.Validate();
+            return !result.Successful ? result
+                : Out is null ? ValidationResult.Error("--out: is required for 'train'.")
+                : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string spec = settings.Process;
+        var parameters = settings.Parameters;
+        string? configPath = settings.Config;
+        long? steps = settings.Steps;
+        int? batch = settings.Batch;
+        double? lr = settings.Lr;
+        long seed = settings.Seed;
+        string device = settings.Device;
+        int? threads = settings.Threads;
+        string? optimizer = settings.Optimizer;
+        string? data = settings.Data;
+        int? logCheckpoints = settings.LogCheckpoints;
+        long? checkpointEvery = settings.CheckpointEvery;
+        long? evalEvery = settings.EvalEvery;
+        string outDir = settings.Out!;
+        bool resume = settings.Resume;
+        bool force = settings.Force;
 
         var process = ResolveProcess(spec, parameters);
         var defaults = TransformerConfig.PaperMess3(process.VocabSize);
@@ -47,7 +138,7 @@ public sealed class TrainCommand : ICommand
             batchSize: batch ?? baseOptions.BatchSize,
             learningRate: lr ?? baseOptions.LearningRate,
             optimizer: optimizer ?? baseOptions.Optimizer,
-            seed: (ulong)(seed ?? 0),
+            seed: (ulong)seed,
             data: data ?? baseOptions.Data,
             logSpacedCheckpoints: logCheckpoints ?? baseOptions.LogSpacedCheckpoints,
             checkpointEvery: checkpointEvery ?? baseOptions.CheckpointEvery,

@@ -4,7 +4,7 @@ using BeliefLens.Cli.Run;
 namespace BeliefLens.Cli.Tests.Run;
 
 /// <summary>`belieflens run` and `belieflens report` through Program.Main: exit codes and one-line errors.</summary>
-[Collection("Console")]
+[Collection(ConsoleCollection.Name)]
 public sealed class RunCommandTests : IDisposable
 {
     private readonly TempDir _temp = new();

@@ -94,7 +94,7 @@ internal sealed class TempDir : IDisposable
     }
 }
 
-/// <summary>Runs Program.Main with the console captured (callers sit in the non-parallel "Console" collection).</summary>
+/// <summary>Runs Program.Main with the console captured; every caller sits in <see cref="ConsoleCollection"/>.</summary>
 internal static class Cli
 {
     public static (int Code, string Out, string Error) Run(params string[] args)
