@@ -14,7 +14,7 @@ namespace BeliefLens.Core;
 public static class BeliefsCsv
 {
     /// <summary>The longest "R" text of a double: sign, 17 significant digits, point, exponent <c>E-308</c>.</summary>
-    public const int MaxNumberBytes = 24;
+    public const int MaxNumberBytes = RoundTripFormat.MaxBytes;
 
     /// <summary>Default refusal threshold of <c>beliefs</c>, in GB (10^9 bytes).</summary>
     public const double DefaultLimitGigabytes = 2;
