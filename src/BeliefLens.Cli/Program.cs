@@ -12,10 +12,13 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench"];
+    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
     internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe"];
+
+    /// <summary>The <c>sweep</c> subcommands.</summary>
+    internal static readonly string[] SweepNames = ["plan", "run", "task", "status", "collect"];
 
     public static int Main(string[] args)
     {
@@ -106,6 +109,18 @@ public static class Program
                 bench.AddCommand<BenchTrain>("train").WithDescription("training throughput of the paper's Mess3 model");
                 bench.AddCommand<BenchProbe>("probe").WithDescription("one affine fit, and probing the paper's Mess3 checkpoints");
             });
+            config.AddBranch("sweep", sweep =>
+            {
+                sweep.SetDescription("many runs from one spec, on this machine or a Slurm cluster, compared in one report");
+                sweep.AddCommand<SweepPlanCommand>("plan").WithDescription("expand a YAML/JSON spec into SWEEP/manifest.jsonl (stable job ids)")
+                    .WithExample("sweep", "plan", "examples/sweeps/mess3-seeds-x.yaml", "--out", "sweeps/mess3");
+                sweep.AddCommand<SweepRunCommand>("run").WithDescription("run every unfinished job: --backend local (child processes) or slurm (sbatch array)")
+                    .WithExample("sweep", "run", "sweeps/mess3", "--backend", "local", "--parallel", "2")
+                    .WithExample("sweep", "run", "sweeps/mess3", "--backend", "slurm", "--partition", "cpu", "--time", "02:00:00");
+                sweep.AddCommand<SweepTaskCommand>("task").WithDescription("run one job of the manifest under its lock (what each Slurm array task runs)");
+                sweep.AddCommand<SweepStatusCommand>("status").WithDescription("done, running, failed and pending jobs, with squeue/sacct where present");
+                sweep.AddCommand<SweepCollectCommand>("collect").WithDescription("results.csv, results.parquet and the comparison report.html");
+            });
         });
         return app;
     }
@@ -134,6 +149,20 @@ public static class Program
             throw new BeliefLensInputException($"unknown command '{first}'; valid commands are {string.Join(", ", CommandNames)}.");
         }
 
+        if (first is "sweep")
+        {
+            string? verb = args.Length > 1 ? args[1] : null;
+            if (verb is null || (verb.StartsWith('-') && verb is not ("-h" or "--help" or "-?")))
+            {
+                throw new BeliefLensInputException($"sweep: say what to do; valid: {string.Join(", ", SweepNames)}.");
+            }
+
+            if (!verb.StartsWith('-') && !SweepNames.Contains(verb, StringComparer.Ordinal))
+            {
+                throw new BeliefLensInputException($"sweep: unknown subcommand '{verb}'; valid: {string.Join(", ", SweepNames)}.");
+            }
+        }
+
         if (first is "bench")
         {
             string? subject = args.Length > 1 ? args[1] : null;
@@ -153,7 +182,7 @@ public static class Program
 
     /// <summary>The command words of <paramref name="args"/> (e.g. <c>bench train </c>), for a usage hint.</summary>
     private static string HelpPath(string[] args) =>
-        string.Concat(args.TakeWhile(a => CommandNames.Contains(a, StringComparer.Ordinal) || (args[0] == "bench" && BenchmarkNames.Contains(a, StringComparer.Ordinal))).Take(2).Select(a => a + " "));
+        string.Concat(args.TakeWhile(a => CommandNames.Contains(a, StringComparer.Ordinal) || (args[0] == "bench" && BenchmarkNames.Contains(a, StringComparer.Ordinal)) || (args[0] == "sweep" && SweepNames.Contains(a, StringComparer.Ordinal))).Take(2).Select(a => a + " "));
 
     /// <summary>The option a failed value was given to (<c>--name value</c> or <c>--name=value</c>), for the error line.</summary>
     private static string OptionGiven(string[] args, string value)

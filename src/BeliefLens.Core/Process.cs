@@ -310,9 +310,6 @@ public sealed class Process
         return tau;
     }
 
-    /// <summary><c>Σx T[x]</c> as a flat S×S matrix.</summary>
-    public double[] TotalTransition() => SumOverTokens(Transitions, VocabSize, StateCount);
-
     private static double[] SumOverTokens(double[] flat, int v, int s)
     {
         var total = new double[s * s];

@@ -24,6 +24,11 @@ public sealed class CommandLineTests
         [typeof(BenchBeliefs)] = ["bench", "beliefs"],
         [typeof(BenchTrain)] = ["bench", "train"],
         [typeof(BenchProbe)] = ["bench", "probe"],
+        [typeof(SweepPlanCommand)] = ["sweep", "plan"],
+        [typeof(SweepRunCommand)] = ["sweep", "run"],
+        [typeof(SweepTaskCommand)] = ["sweep", "task"],
+        [typeof(SweepStatusCommand)] = ["sweep", "status"],
+        [typeof(SweepCollectCommand)] = ["sweep", "collect"],
     };
 
     public static TheoryData<string> CommandTypes() => [.. CommandPaths.Keys.Select(t => t.Name)];
@@ -102,11 +107,12 @@ public sealed class CommandLineTests
     [InlineData("--help")]
     [InlineData("help")]
     [InlineData("bench", "--help")]
+    [InlineData("sweep", "--help")]
     public void OverviewHelpListsEveryCommand(params string[] args)
     {
         var (code, output, error) = Run.Cli.Run(args);
         Assert.True(code == 0, error);
-        foreach (string name in args[0] == "bench" ? Program.BenchmarkNames : Program.CommandNames)
+        foreach (string name in args[0] switch { "bench" => Program.BenchmarkNames, "sweep" => Program.SweepNames, _ => Program.CommandNames })
         {
             Assert.Contains(name, output, StringComparison.Ordinal);
         }

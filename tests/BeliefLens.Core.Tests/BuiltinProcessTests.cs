@@ -201,7 +201,9 @@ public sealed class BuiltinProcessTests
     public void PostQuantumIsRescaledToSpectralRadiusOne()
     {
         var process = BuiltinProcesses.PostQuantum();
-        Assert.Equal(1, LinearAlgebra.SpectralRadius(process.TotalTransition(), 3), 10);
+        // Σx T[x], flat 3×3.
+        var total = Enumerable.Range(0, 9).Select(k => Enumerable.Range(0, process.VocabSize).Sum(x => process.T(x, k / 3, k % 3))).ToArray();
+        Assert.Equal(1, LinearAlgebra.SpectralRadius(total, 3), 10);
         Assert.Equal(3, process.Tau.Sum(), 12);
         Assert.Equal(1, Dot(process.InitialBelief, process.Tau), 12);
 
