@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace BeliefLens.Core;
@@ -13,7 +14,7 @@ namespace BeliefLens.Core;
 public static class BeliefsCsv
 {
     /// <summary>The longest "R" text of a double: sign, 17 significant digits, point, exponent <c>E-308</c>.</summary>
-    public const int MaxNumberBytes = 24;
+    public const int MaxNumberBytes = RoundTripFormat.MaxBytes;
 
     /// <summary>Default refusal threshold of <c>beliefs</c>, in GB (10^9 bytes).</summary>
     public const double DefaultLimitGigabytes = 2;
@@ -33,8 +34,8 @@ public static class BeliefsCsv
         var tokens = Enumerable.Range(0, tree.Process.VocabSize).Select(x => Encoding.UTF8.GetBytes(x.ToString(CultureInfo.InvariantCulture))).ToArray();
         int digits = Digits(tree.Process.VocabSize - 1);
 
-        // Rows are formatted in chunks of at most ChunkBytes (by the row bound), a few chunks at a time in parallel,
-        // and written in order; number formatting is nearly all the time.
+        // Rows are formatted in chunks of at most ChunkBytes (by the row bound) on the thread pool, a few chunks ahead,
+        // while this thread writes the finished ones in order; number formatting is most of the time.
         var chunkStarts = new List<int> { 0 };
         var chunkBounds = new List<long>();
         long bytes = 0;
@@ -57,38 +58,59 @@ public static class BeliefsCsv
         chunkStarts.Add(tree.Count);
         chunkBounds.Add(bytes);
         int chunks = chunkStarts.Count - 1;
-        int workers = Math.Clamp(Environment.ProcessorCount, 1, 8);
-        var buffers = new byte[workers][];
-        var lengths = new int[workers];
+        int slots = 2 * Math.Clamp(Environment.ProcessorCount, 1, 8);
+        var buffers = new byte[slots][];
+        var lengths = new int[slots];
+        var formatting = new Task[slots];
+        int written = 0;
         try
         {
-            for (int first = 0; first < chunks; first += workers)
+            for (int chunk = 0; chunk < chunks; chunk++)
             {
-                int batch = Math.Min(workers, chunks - first);
-                Parallel.For(0, batch, b =>
+                int slot = chunk % slots;
+                if (chunk >= slots)
                 {
-                    long bound = chunkBounds[first + b];
-                    if (buffers[b] is null || buffers[b].Length < bound)
-                    {
-                        if (buffers[b] is not null)
-                        {
-                            ArrayPool<byte>.Shared.Return(buffers[b]);
-                        }
+                    WriteChunk(written++ % slots); // frees this slot
+                }
 
-                        buffers[b] = ArrayPool<byte>.Shared.Rent((int)Math.Max(bound, ChunkBytes));
+                if (buffers[slot] is null || buffers[slot].Length < chunkBounds[chunk])
+                {
+                    if (buffers[slot] is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffers[slot]);
                     }
 
-                    lengths[b] = FormatRows(tree, chunkStarts[first + b], chunkStarts[first + b + 1], tokens, buffers[b]);
-                });
-
-                for (int b = 0; b < batch; b++)
-                {
-                    stream.Write(buffers[b], 0, lengths[b]);
+                    buffers[slot] = ArrayPool<byte>.Shared.Rent((int)Math.Max(chunkBounds[chunk], ChunkBytes));
                 }
+
+                int first = chunkStarts[chunk], end = chunkStarts[chunk + 1];
+                var buffer = buffers[slot];
+                formatting[slot] = Task.Run(() => { lengths[slot] = FormatRows(tree, first, end, tokens, buffer); });
+            }
+
+            while (written < chunks)
+            {
+                WriteChunk(written++ % slots);
             }
         }
         finally
         {
+            // After a failure, let the chunks still being formatted finish before their buffers go back to the pool.
+            foreach (var task in formatting)
+            {
+                if (task is { IsCompleted: false })
+                {
+                    try
+                    {
+                        task.Wait();
+                    }
+                    catch (AggregateException)
+                    {
+                        // the failure that brought us here is the one to report
+                    }
+                }
+            }
+
             foreach (var buffer in buffers)
             {
                 if (buffer is not null)
@@ -97,38 +119,63 @@ public static class BeliefsCsv
                 }
             }
         }
+
+        void WriteChunk(int slot)
+        {
+            formatting[slot].GetAwaiter().GetResult();
+            stream.Write(buffers[slot], 0, lengths[slot]);
+        }
     }
 
     private const int ChunkBytes = 1 << 20;
 
+    // Hot from the first row: compile it optimized at once rather than start it in the unoptimized tier.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int FormatRows(BeliefTree tree, int start, int end, byte[][] tokens, byte[] buffer)
     {
         int s = tree.Process.StateCount;
         var span = buffer.AsSpan();
         int at = 0;
+        int previousParent = -1, previousRow = 0, parentPrefixBytes = 0;
         for (int k = start; k < end; k++)
         {
-            // The prefix is the parent's prefix and this token: walk up the tree, then write oldest first.
-            int first = at;
-            for (int node = k; tree.Token[node] >= 0; node = tree.Parent[node])
+            int row = at;
+            int parent = tree.Parent[k];
+            if (parent >= 0 && parent == previousParent)
             {
-                var token = tokens[tree.Token[node]];
-                at += token.Length + 1;
+                // A sibling of the previous row: copy the parent's prefix and space from it, then add the token.
+                span.Slice(previousRow, parentPrefixBytes).CopyTo(span[at..]);
+                at += parentPrefixBytes;
+                var token = tokens[tree.Token[k]];
+                token.CopyTo(span[at..]);
+                at += token.Length;
+            }
+            else
+            {
+                // Otherwise walk up the tree for the prefix, then write it oldest first.
+                for (int node = k; tree.Token[node] >= 0; node = tree.Parent[node])
+                {
+                    at += tokens[tree.Token[node]].Length + 1;
+                }
+
+                int back = at;
+                for (int node = k; tree.Token[node] >= 0; node = tree.Parent[node])
+                {
+                    var token = tokens[tree.Token[node]];
+                    span[--back] = (byte)' ';
+                    back -= token.Length;
+                    token.CopyTo(span[back..]);
+                }
+
+                if (at > row)
+                {
+                    at--; // no space after the last token
+                    parentPrefixBytes = at - row - tokens[tree.Token[k]].Length;
+                }
             }
 
-            int back = at;
-            for (int node = k; tree.Token[node] >= 0; node = tree.Parent[node])
-            {
-                var token = tokens[tree.Token[node]];
-                span[--back] = (byte)' ';
-                back -= token.Length;
-                token.CopyTo(span[back..]);
-            }
-
-            if (at > first)
-            {
-                at--; // no space after the last token
-            }
+            previousParent = parent;
+            previousRow = row;
 
             at += Number(Math.Exp(tree.LogProbability[k]), span[at..]);
             var belief = tree.Belief(k);
@@ -186,11 +233,11 @@ public static class BeliefsCsv
     private static long RowBytes(int length, int digits, int stateCount) =>
         ((long)length * digits) + Math.Max(length - 1, 0) + 1 + (MaxNumberBytes - 1) + ((long)stateCount * (1 + MaxNumberBytes)) + 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Number(double value, Span<byte> destination)
     {
         destination[0] = (byte)',';
-        value.TryFormat(destination[1..], out int written, "R", CultureInfo.InvariantCulture);
-        return written + 1;
+        return RoundTripFormat.Write(value, destination[1..]) + 1;
     }
 
     private static int Digits(int value) => value < 10 ? 1 : value.ToString(CultureInfo.InvariantCulture).Length;

@@ -13,12 +13,20 @@ public sealed class BeliefsCsvTests
         return stream.ToArray();
     }
 
-    [Fact]
-    public void RowsAreTheTreeInRoundTripFormat()
+    public static TheoryData<string, int> Trees => new()
     {
-        var tree = BeliefTree.Enumerate(BuiltinProcesses.Mess3(0.15, 0.6), 3);
+        { "mess3", 3 },
+        { "mess3", 9 },        // several chunks of rows, formatted in parallel
+        { "days_of_week", 4 }, // two-digit tokens, and parents with only some of the tokens as children
+    };
+
+    [Theory]
+    [MemberData(nameof(Trees))]
+    public void RowsAreTheTreeInRoundTripFormat(string process, int depth)
+    {
+        var tree = BeliefTree.Enumerate(BuiltinProcesses.Create(process), depth);
         var lines = Encoding.UTF8.GetString(Csv(tree)).Split('\n');
-        Assert.Equal("prefix,probability,belief_0,belief_1,belief_2", lines[0]);
+        Assert.Equal("prefix,probability," + string.Join(',', Enumerable.Range(0, tree.Process.StateCount).Select(j => $"belief_{j}")), lines[0]);
         Assert.Equal(tree.Count + 2, lines.Length); // header, rows, and the empty text after the final newline
         Assert.Equal(string.Empty, lines[^1]);
         for (int k = 0; k < tree.Count; k++)
