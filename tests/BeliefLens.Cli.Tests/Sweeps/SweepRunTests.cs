@@ -25,7 +25,11 @@ public sealed class SweepRunTests
         using (var first = SweepFixture.Start("sweep", "run", sweep, "--backend", "local", "--parallel", "2", "--threads", "1"))
         {
             var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!jobs.Any(j => JobRunFiles.IsDone(SweepFiles.JobDir(sweep, j.Id))) && DateTime.UtcNow < deadline && !first.HasExited)
+            // Wait for one finished job and one started but unfinished, so the kill lands mid-job.
+            bool Ready() =>
+                jobs.Any(j => JobRunFiles.IsDone(SweepFiles.JobDir(sweep, j.Id)))
+                && jobs.Any(j => !JobRunFiles.IsDone(SweepFiles.JobDir(sweep, j.Id)) && SweepTask.Attempts(sweep, j.Id).Count > 0);
+            while (!Ready() && DateTime.UtcNow < deadline && !first.HasExited)
             {
                 await Task.Delay(100);
             }
