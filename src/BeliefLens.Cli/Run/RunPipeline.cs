@@ -224,7 +224,6 @@ public static class RunPipeline
         observer.Stage("probe", $"{pending.Count + (finalDone ? 0 : 1)} checkpoints");
         var device = Trainer.ParseDevice(experiment.Device);
         var inputs = ProbeInputs.Build(process, experiment.Model.NCtx, experiment.Probe.MaxSequences, experiment.Probe.Seed);
-        int[] distinct = DistinctPrefixRows(inputs.PrefixIds);
         using var untrained = new HookedTransformer(experiment.Model, device, experiment.Training.Seed);
         Directory.CreateDirectory(RunFiles.EmergenceDir(dir));
         long tokensPerStep = (long)experiment.Training.BatchSize * experiment.Model.NCtx;
@@ -235,7 +234,7 @@ public static class RunPipeline
             using var loaded = step == 0 ? null : Checkpoints.LoadModel(Checkpoints.ModelPath(dir, step), experiment.Model, device);
             var model = loaded ?? untrained;
             var report = ProbeRunner.Run(model, process, Options(experiment, final: false), inputs: inputs);
-            SaveEmergence(dir, step, report.Sites[0], distinct);
+            SaveEmergence(dir, step, report.Sites[0]);
             AppendProbeLine(dir, step, step * tokensPerStep, report);
             observer.Info(string.Create(CultureInfo.InvariantCulture,
                 $"step {step,7}: {report.Sites[0].Site} held-out MSE {report.Sites[0].HeldOut.Mse:G4}, R² {report.Sites[0].HeldOut.R2:F4}"));
@@ -248,11 +247,11 @@ public static class RunPipeline
             var report = ProbeRunner.Run(model, process, Options(experiment, final: true), untrained, inputs);
             string emergenceSite = EmergenceSite(experiment.Model);
             var last = report.Sites.FirstOrDefault(s => s.Site == emergenceSite) ?? report.Sites[0];
-            SaveEmergence(dir, finalStep, last, distinct);
+            SaveEmergence(dir, finalStep, last);
             var mixture = ProcessBuilders.ComponentOfStates(process) is int[] components
                 ? ProbeMixture(model, inputs, last.Site, components, Options(experiment, final: true))
                 : null;
-            SaveFinal(dir, report, inputs, distinct, mixture);
+            SaveFinal(dir, report, inputs, mixture);
             AppendProbeLine(dir, finalStep, finalStep * tokensPerStep, report);
             foreach (var site in report.Sites)
             {
@@ -264,24 +263,9 @@ public static class RunPipeline
         WriteSummaryProbes(dir);
     }
 
-    /// <summary>The first row of each distinct prefix: a causal model gives every copy the same activation.</summary>
-    public static int[] DistinctPrefixRows(long[] prefixIds)
-    {
-        var seen = new HashSet<long>();
-        var rows = new List<int>();
-        for (int r = 0; r < prefixIds.Length; r++)
-        {
-            if (seen.Add(prefixIds[r]))
-            {
-                rows.Add(r);
-            }
-        }
-
-        return rows.ToArray();
-    }
-
-    private static void SaveEmergence(string dir, long step, SiteProbe site, int[] distinct) =>
-        NpyFile.Write(RunFiles.Emergence(dir, step), site.Predicted.SelectRows(distinct), singlePrecision: true);
+    /// <summary>The site's predicted belief of each distinct prefix (the report's order), as float32.</summary>
+    private static void SaveEmergence(string dir, long step, SiteProbe site) =>
+        NpyFile.Write(RunFiles.Emergence(dir, step), site.Predicted, singlePrecision: true);
 
     /// <summary>
     /// For a non-ergodic mixture, two more probes from the same site (<see cref="MixtureProbes"/>): the component
@@ -309,12 +293,14 @@ public static class RunPipeline
         };
     }
 
-    private static void SaveFinal(string dir, ProbeReport report, ProbeInputs inputs, int[] distinct, JsonObject? mixture)
+    /// <summary>Every array is per distinct prefix, in order of first appearance (<see cref="ProbeReport.DistinctInputRows"/>).</summary>
+    private static void SaveFinal(string dir, ProbeReport report, ProbeInputs inputs, JsonObject? mixture)
     {
         Directory.CreateDirectory(RunFiles.ProbeDir(dir));
+        int[] distinct = report.DistinctInputRows;
         foreach (var site in report.Sites)
         {
-            NpyFile.Write(RunFiles.Predicted(dir, site.Site), site.Predicted.SelectRows(distinct));
+            NpyFile.Write(RunFiles.Predicted(dir, site.Site), site.Predicted);
         }
 
         NpyFile.Write(RunFiles.NextToken(dir), inputs.NextToken.SelectRows(distinct));
@@ -336,7 +322,7 @@ public static class RunPipeline
         RunFiles.WriteText(RunFiles.FinalProbe(dir), RunFiles.Indented(json));
 
         // Written last: its presence marks the final probe as complete.
-        NpyFile.Write(RunFiles.TrueBeliefs(dir), inputs.Beliefs.SelectRows(distinct));
+        NpyFile.Write(RunFiles.TrueBeliefs(dir), report.TrueBeliefs);
     }
 
     private static HashSet<long> ReadProbedSteps(string dir)

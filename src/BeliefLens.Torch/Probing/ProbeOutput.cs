@@ -146,18 +146,23 @@ public static class ProbeOutput
         return o;
     }
 
-    /// <summary>Writes DIR/probe.json (array of site objects), DIR/beliefs_true.npy and DIR/beliefs_pred.{site}.npy.</summary>
+    /// <summary>
+    /// Writes DIR/probe.json (array of site objects), and one row per (sequence, position) in DIR/beliefs_true.npy,
+    /// DIR/prefix_probability.npy and DIR/beliefs_pred.{site}.npy.
+    /// </summary>
     public static void Write(ProbeReport report, string dir)
     {
         Directory.CreateDirectory(dir);
         var array = new JsonArray(report.Sites.Select(s => (JsonNode)SiteJson(s)).ToArray());
         Checkpoints.WriteAtomically(Path.Combine(dir, "probe.json"),
             s => s.Write(System.Text.Encoding.UTF8.GetBytes(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n")));
-        NpyFile.Write(Path.Combine(dir, "beliefs_true.npy"), report.TrueBeliefs);
-        NpyFile.WriteFloat64(Path.Combine(dir, "prefix_probability.npy"), report.PrefixProbabilities, report.PrefixProbabilities.Length);
+        // One row per (sequence, position), repeated out from the per-prefix arrays.
+        var prefixes = report.Prefixes;
+        NpyFile.Write(Path.Combine(dir, "beliefs_true.npy"), prefixes.Expand(report.TrueBeliefs));
+        NpyFile.WriteFloat64(Path.Combine(dir, "prefix_probability.npy"), prefixes.Expand(report.PrefixProbabilities), prefixes.Rows);
         foreach (var site in report.Sites)
         {
-            NpyFile.Write(Path.Combine(dir, $"beliefs_pred.{site.Site}.npy"), site.Predicted);
+            NpyFile.Write(Path.Combine(dir, $"beliefs_pred.{site.Site}.npy"), prefixes.Expand(site.Predicted));
         }
     }
 
