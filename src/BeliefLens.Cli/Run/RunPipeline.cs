@@ -144,6 +144,11 @@ public static class RunPipeline
 
     private static void ClearDerived(string dir)
     {
+        if (!Directory.Exists(dir))
+        {
+            return; // --force on a directory that does not exist yet: nothing to clear
+        }
+
         foreach (string file in new[] { RunFiles.Probes(dir), RunFiles.Report(dir) })
         {
             File.Delete(file);
