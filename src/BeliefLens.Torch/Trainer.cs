@@ -163,7 +163,8 @@ public static class Trainer
 
             long done = step + 1;
             bool checkpoint = checkpointSteps.Contains(done);
-            bool evaluate = done % options.EvalEvery == 0 || done == options.Steps;
+            // Every eval_every steps and at every checkpoint (log-spaced ones fill the early, log-x part of the loss curve).
+            bool evaluate = done % options.EvalEvery == 0 || checkpoint || done == options.Steps;
             if (done % options.LossReadEvery == 0 || checkpoint || evaluate)
             {
                 // One host round trip per window: the mean training loss since the last read.
@@ -193,8 +194,13 @@ public static class Trainer
                 lastValidation = null;
                 if (evaluate)
                 {
-                    lastValidation = validation.Evaluate(model);
+                    // Mid-run: a cheap estimate on a fixed sample; the last step: the whole (exact) set.
+                    bool whole = done == options.Steps;
+                    lastValidation = whole ? validation.Evaluate(model) : validation.Estimate(model);
+                    long scored = whole ? validation.Count : validation.EstimateCount;
                     line["val_loss"] = ToJsonArray(lastValidation);
+                    line["val_exact"] = validation.IsExact && scored == validation.Count;
+                    line["val_sequences"] = scored;
                     line["val_loss_mean"] = lastValidation.Average();
                     line["loss_floor"] = ToJsonArray(validation.Floor);
                     line["relative_loss"] = ToJsonArray(lastValidation.Select((l, t) => l / validation.Floor[t]).ToArray());
