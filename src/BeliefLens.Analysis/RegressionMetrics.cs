@@ -28,12 +28,41 @@ public sealed record RegressionMetrics(double Mse, double Rmse, double R2, doubl
             throw new BeliefLensInputException($"weights: {weights.Length} values for {truth.Rows} scored rows; give one weight per scored row.");
         }
 
-        int n = truth.Rows;
-        int k = truth.Cols;
+        return Accumulate(truth.Rows, truth.Cols, truth.Data, null, weights, predicted.Data, null);
+    }
+
+    /// <summary>
+    /// Predicts the selected rows with <paramref name="fit"/> and scores them; weights are indexed by dataset row.
+    /// Rows of an indexed feature matrix (<see cref="FeatureMatrix.Indexed"/>) are predicted once per stored row and
+    /// scored one by one, with the same sums in the same order as predicting every row: the same result, bit for bit.
+    /// </summary>
+    public static RegressionMetrics Score(AffineFit fit, FeatureMatrix x, DenseMatrix y, double[]? weights = null, int[]? rows = null)
+    {
+        ArgumentNullException.ThrowIfNull(fit);
+        ProbeValidation.CheckDesign(x, y, weights, rows);
+        if (y.Cols != fit.Targets)
+        {
+            throw new BeliefLensInputException($"targets: {y.Cols} columns but the probe predicts {fit.Targets}; score the targets it was fitted on.");
+        }
+
+        int n = rows?.Length ?? x.Rows;
+        return x.RowIndexArray is int[] stored
+            ? Accumulate(n, y.Cols, y.Data, rows, weights, fit.Predict(x.Stored).Data, stored)
+            : Accumulate(n, y.Cols, y.Data, rows, weights, fit.Predict(x, rows).Data, null);
+    }
+
+    /// <summary>
+    /// The sums behind every metric, over scored items i = 0..n−1: item i is row r = rows[i] (i when null) of
+    /// <paramref name="truth"/> and <paramref name="weights"/>, predicted by row i of <paramref name="predicted"/>, or by
+    /// row <paramref name="predictedRowOfRow"/>[r] when given.
+    /// </summary>
+    private static RegressionMetrics Accumulate(int n, int k, double[] truth, int[]? rows, double[]? weights, double[] predicted, int[]? predictedRowOfRow)
+    {
         double weightTotal = 0;
         var mean = new double[k];
-        for (int r = 0; r < n; r++)
+        for (int i = 0; i < n; i++)
         {
+            int r = rows?[i] ?? i;
             double w = weights?[r] ?? 1.0;
             if (!double.IsFinite(w) || w < 0)
             {
@@ -43,7 +72,7 @@ public sealed record RegressionMetrics(double Mse, double Rmse, double R2, doubl
             weightTotal += w;
             for (int t = 0; t < k; t++)
             {
-                mean[t] += w * truth.Data[r * k + t];
+                mean[t] += w * truth[r * k + t];
             }
         }
 
@@ -58,14 +87,16 @@ public sealed record RegressionMetrics(double Mse, double Rmse, double R2, doubl
         }
 
         double sse = 0, sst = 0, raw = 0, distance = 0;
-        for (int r = 0; r < n; r++)
+        for (int i = 0; i < n; i++)
         {
+            int r = rows?[i] ?? i;
+            int p = predictedRowOfRow?[r] ?? i;
             double w = weights?[r] ?? 1.0;
             double rowError = 0;
             for (int t = 0; t < k; t++)
             {
-                double y = truth.Data[r * k + t];
-                double e = predicted.Data[r * k + t] - y;
+                double y = truth[r * k + t];
+                double e = predicted[p * k + t] - y;
                 double c = y - mean[t];
                 rowError += e * e;
                 sst += w * c * c;
@@ -78,15 +109,5 @@ public sealed record RegressionMetrics(double Mse, double Rmse, double R2, doubl
 
         double mse = Metrics.Mse(sse, weightTotal, k);
         return new RegressionMetrics(mse, Metrics.Rmse(mse), Metrics.RSquared(sse, sst, raw), distance / weightTotal, Metrics.Mse(sst, weightTotal, k), n, weightTotal);
-    }
-
-    /// <summary>Predicts the selected rows with <paramref name="fit"/> and scores them; weights are indexed by dataset row.</summary>
-    public static RegressionMetrics Score(AffineFit fit, FeatureMatrix x, DenseMatrix y, double[]? weights = null, int[]? rows = null)
-    {
-        ArgumentNullException.ThrowIfNull(fit);
-        ProbeValidation.CheckDesign(x, y, weights, rows);
-        var truth = rows is null ? y : y.SelectRows(rows);
-        double[]? scoredWeights = weights is null ? null : rows is null ? weights : rows.Select(r => weights[r]).ToArray();
-        return Compute(fit.Predict(x, rows), truth, scoredWeights);
     }
 }

@@ -144,7 +144,8 @@ public static class Trainer
 
             long done = step + 1;
             bool checkpoint = checkpointSteps.Contains(done);
-            bool evaluate = done % options.EvalEvery == 0 || done == options.Steps;
+            // Every eval_every steps and at every checkpoint (log-spaced ones fill the early, log-x part of the loss curve).
+            bool evaluate = done % options.EvalEvery == 0 || checkpoint || done == options.Steps;
             if (done % options.LossReadEvery == 0 || checkpoint || evaluate)
             {
                 // One host round trip per window: the mean training loss since the last read.
@@ -167,10 +168,15 @@ public static class Trainer
                 lastValidation = null;
                 if (evaluate)
                 {
-                    lastValidation = validation.Evaluate(model);
+                    // Mid-run: a cheap estimate on a fixed sample; the last step: the whole (exact) set.
+                    bool whole = done == options.Steps;
+                    lastValidation = whole ? validation.Evaluate(model) : validation.Estimate(model);
+                    long scored = whole ? validation.Count : validation.EstimateCount;
                     line = line with
                     {
                         ValLoss = Rounded(lastValidation),
+                        ValExact = validation.IsExact && scored == validation.Count,
+                        ValSequences = scored,
                         ValLossMean = lastValidation.Average(),
                         LossFloor = Rounded(validation.Floor),
                         RelativeLoss = Rounded(lastValidation.Select((l, t) => l / validation.Floor[t]).ToArray()),

@@ -39,7 +39,7 @@ public sealed record TrainingOptions
         int logSpacedCheckpoints = 0,
         int lossReadEvery = 50,
         long exactValidationLimit = 200_000,
-        int validationSamples = 20_000,
+        int validationSamples = 4096,
         string weightDecayAppliesTo = "matrices")
     {
         Steps = steps;
@@ -97,6 +97,7 @@ public sealed record TrainingOptions
     /// <summary>"sampled": fresh sequences from the process each step; "exact": the paper's scheme, batches drawn from the exact distribution over all sequences.</summary>
     public string Data { get; init => field = Valid(value, DataSchemes.Contains(value), "data", $"use one of {string.Join(", ", DataSchemes)}"); }
 
+    /// <summary>Validation every this many steps; also at every checkpoint and at the last step (which is exact).</summary>
     public long EvalEvery { get; init => field = Valid(value, value >= 1, "eval_every", "must be at least 1"); }
 
     public long CheckpointEvery { get; init => field = Valid(value, value >= 0, "checkpoint_every", "must be 0 (final only) or more"); }
@@ -108,6 +109,10 @@ public sealed record TrainingOptions
     /// <summary>Validation is exact when at most this many length-n_ctx sequences exist; otherwise a fixed sample.</summary>
     public long ExactValidationLimit { get; init => field = Valid(value, value >= 0, "exact_validation_limit", "must be 0 or more"); }
 
+    /// <summary>
+    /// Sequences in the fixed seeded validation sample that mid-run evaluations score (the last step scores the exact
+    /// set); every evaluation uses it when the sequence space exceeds <see cref="ExactValidationLimit"/>.
+    /// </summary>
     public int ValidationSamples { get; init => field = Valid(value, value >= 1, "validation_samples", "must be at least 1"); }
 
     /// <summary>Learning rate at 0-based step <paramref name="step"/>: linear warm-up, then cosine decay or constant.</summary>

@@ -126,6 +126,91 @@ public sealed class PrefixMergeTests
         Assert.True(evaluation.Shuffled.Mse > evaluation.InSample.Mse);
     }
 
+    /// <summary>The same dataset with its features stored once per prefix and read through a row index.</summary>
+    private static ActivationDataset StoredOncePerPrefix(ActivationDataset data)
+    {
+        var prefixes = DistinctPrefixes.Of(data.PrefixIds);
+        var stored = data.Features.SelectRows(prefixes.FirstRow);
+        var indexed = FeatureMatrix.Indexed(stored, prefixes.RowToPrefix);
+        return data.WithFeatures(indexed);
+    }
+
+    [Fact]
+    public void DistinctPrefixesNumberPrefixesInOrderOfFirstAppearance()
+    {
+        var prefixes = DistinctPrefixes.Of([7, 3, 7, 9, 3, 3]);
+        Assert.Equal([0, 1, 0, 2, 1, 1], prefixes.RowToPrefix);
+        Assert.Equal([0, 1, 3], prefixes.FirstRow);
+        Assert.Equal(3, prefixes.Count);
+        Assert.Equal([0.5, 0.25, 0.5, 2, 0.25, 0.25], prefixes.Expand([0.5, 0.25, 2]));
+
+        var data = TernaryPrefixes();
+        var ternary = DistinctPrefixes.Of(data.PrefixIds);
+        Assert.Equal(120, ternary.Count); // 3 + 9 + 27 + 81
+        Assert.Equal(data.Rows, ternary.Rows);
+        Assert.Equal(data.Sample(ProbeWeighting.Prob).Rows, ternary.FirstRow); // the rows prob weighting keeps
+    }
+
+    [Fact]
+    public void FeaturesStoredOncePerPrefixGiveBitwiseTheSameProbe()
+    {
+        var data = TernaryPrefixes();
+        var indexed = StoredOncePerPrefix(data);
+        Assert.Equal(data.Rows, indexed.Features.Rows);
+        Assert.Equal(120, indexed.Features.StoredRows);
+        Assert.True(indexed.FeaturesFollowPrefixes);
+        for (int r = 0; r < data.Rows; r++)
+        {
+            for (int c = 0; c < data.Features.Cols; c++)
+            {
+                Assert.Equal(data.Features[r, c], indexed.Features[r, c]);
+            }
+        }
+
+        foreach (var weighting in new[] { ProbeWeighting.Paper, ProbeWeighting.Prob })
+        {
+            var expected = ProbeEvaluator.Evaluate(data, weighting, seed: 3, fitFraction: 0.3);
+            var actual = ProbeEvaluator.Evaluate(indexed, weighting, seed: 3, fitFraction: 0.3);
+            foreach (var (e, a) in new[] { (expected.InSample, actual.InSample), (expected.HeldOut, actual.HeldOut), (expected.Shuffled, actual.Shuffled) })
+            {
+                Assert.Equal(e, a); // every field, bit for bit: the same rows are fitted and scored in the same order
+            }
+
+            Assert.Equal(expected.Fit.Coefficients, actual.Fit.Coefficients);
+        }
+    }
+
+    [Fact]
+    public void ConcatenatedViewReadsThePartsSideBySide()
+    {
+        var data = TernaryPrefixes(d: 5);
+        var prefixes = DistinctPrefixes.Of(data.PrefixIds);
+        var a = FeatureMatrix.Indexed(data.Features.SelectRows(prefixes.FirstRow), prefixes.RowToPrefix);
+        var bValues = Enumerable.Range(0, prefixes.Count * 3).Select(i => (float)Math.Sin(i)).ToArray();
+        var b = FeatureMatrix.Indexed(FeatureMatrix.FromSingle(bValues, prefixes.Count, 3), prefixes.RowToPrefix);
+        var both = FeatureMatrix.Concatenate([a, b]);
+        Assert.Equal(8, both.Cols);
+        Assert.Equal(data.Rows, both.Rows);
+        Assert.Equal(prefixes.Count, both.StoredRows);
+        var copy = both.SelectRows(Enumerable.Range(0, data.Rows).ToArray());
+        for (int r = 0; r < data.Rows; r++)
+        {
+            for (int c = 0; c < 5; c++)
+            {
+                Assert.Equal(data.Features[r, c], copy[r, c]);
+            }
+
+            for (int c = 0; c < 3; c++)
+            {
+                Assert.Equal(bValues[prefixes.RowToPrefix[r] * 3 + c], copy[r, 5 + c]);
+            }
+        }
+
+        var other = FeatureMatrix.FromSingle(bValues, prefixes.Count, 3); // not indexed like a
+        Assert.Throws<BeliefLensInputException>(() => FeatureMatrix.Concatenate([a, other]));
+        Assert.Throws<BeliefLensInputException>(() => FeatureMatrix.Indexed(other, [0, prefixes.Count]));
+    }
+
     [Fact]
     public void RowsWithDifferentFeaturesForOnePrefixAreNeverMerged()
     {

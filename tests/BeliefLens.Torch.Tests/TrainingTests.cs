@@ -71,6 +71,58 @@ public sealed class TrainingTests : IDisposable
         Assert.Equal(("mess3", 3UL, 400L * 64 * 4), (sidecar.Process, sidecar.Seed, sidecar.Tokens));
     }
 
+    [Fact]
+    public void MidRunValidationEstimatesTheExactLossFromAFixedSample()
+    {
+        // Mess3 at n_ctx 6: 729 sequences in the exact set, 300 in the mid-run sample.
+        var config = new TransformerConfig(nLayers: 1, dModel: 16, nHeads: 2, dHead: 8, dMlp: 32, nCtx: 6, dVocab: 3);
+        using var validation = ValidationSet.Create(BuiltinProcesses.Mess3(), 6, 200_000, 300, 0, CPU);
+        Assert.True(validation.IsExact);
+        Assert.Equal(729, validation.Count);
+        Assert.Equal(300, validation.EstimateCount);
+        using var model = new HookedTransformer(config, seed: 3);
+        double[] exact = validation.Evaluate(model);
+        double[] estimate = validation.Estimate(model);
+        for (int t = 0; t < 6; t++)
+        {
+            double excess = exact[t] - validation.Floor[t];
+            Assert.True(excess > 0.05, $"an untrained model is well above the floor ({excess} at {t})");
+            Assert.True(estimate[t] >= validation.Floor[t]); // a sum of KL divergences is never negative
+            Assert.InRange(estimate[t] - validation.Floor[t], 0.8 * excess, 1.2 * excess); // seeded: the sample's excess is close
+        }
+
+        // A sample no smaller than the whole set: the estimate is the exact loss itself.
+        using var whole = ValidationSet.Create(BuiltinProcesses.Mess3(), 6, 200_000, 729, 0, CPU);
+        Assert.Equal(729, whole.EstimateCount);
+        Assert.Equal(whole.Evaluate(model), whole.Estimate(model));
+        Assert.Equal(exact, whole.Evaluate(model));
+    }
+
+    [Fact]
+    public void TrainingEstimatesMidRunAndScoresTheLastStepExactly()
+    {
+        var options = Short(40) with { EvalEvery = 10, ValidationSamples = 30, CheckpointEvery = 0, LogSpacedCheckpoints = 0 };
+        var run = Run(options);
+        var summary = Train(run, "cadence");
+        var lines = Dir("cadence").ReadMetrics().Where(l => l.ValLossMean is not null).ToList();
+        Assert.Equal([10L, 20, 30, 40], lines.Select(l => l.Step));
+        Assert.All(lines.Take(3), l => Assert.False(l.ValExact));
+        Assert.All(lines.Take(3), l => Assert.Equal(30, l.ValSequences));
+        Assert.True(lines[3].ValExact);
+        Assert.Equal(81, lines[3].ValSequences); // every Mess3 sequence of length 4
+        Assert.True(summary.ExactValidation);
+
+        using var validation = ValidationSet.Create(run.Process, Tiny.NCtx, options.ExactValidationLimit, 30, options.Seed, CPU);
+        using var model = Checkpoints.LoadModel(Dir("cadence").CheckpointPath(40), Tiny);
+        Assert.Equal(validation.Evaluate(model).Average(), summary.ValidationLoss, 1e-12);
+
+        // Checkpoint steps are evaluated too, so a log-x loss curve has early points.
+        var logged = Run(options with { EvalEvery = 20, LogSpacedCheckpoints = 4 });
+        Train(logged, "cadence-log");
+        var steps = Dir("cadence-log").ReadMetrics().Where(l => l.ValLossMean is not null).Select(l => l.Step);
+        Assert.Equal(logged.Options.CheckpointSteps().Union([20L, 40L]).Order(), steps);
+    }
+
     [Theory]
     [InlineData("sampled", "adamw")]
     [InlineData("exact", "sgd")]

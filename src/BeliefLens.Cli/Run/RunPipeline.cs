@@ -150,7 +150,6 @@ public static class RunPipeline
         observer.Stage("probe", $"{pending.Count + (finalDone ? 0 : 1)} checkpoints");
         var device = Trainer.ParseDevice(experiment.Device);
         var inputs = ProbeInputs.Build(process, experiment.Model.NCtx, experiment.Probe.MaxSequences, experiment.Probe.Seed);
-        int[] distinct = DistinctPrefixRows(inputs.PrefixIds);
         using var untrained = new HookedTransformer(experiment.Model, device, experiment.Training.Seed);
         long tokensPerStep = (long)experiment.Training.BatchSize * experiment.Model.NCtx;
 
@@ -160,7 +159,7 @@ public static class RunPipeline
             using var loaded = step == 0 ? null : Checkpoints.LoadModel(dir.CheckpointPath(step), experiment.Model, device);
             var model = loaded ?? untrained;
             var report = ProbeRunner.Run(model, process, Options(experiment, final: false), inputs: inputs);
-            SaveEmergence(writer, step, report.Sites[0], distinct);
+            SaveEmergence(writer, step, report.Sites[0]);
             writer.RecordProbe(new ProbeLine(step, step * tokensPerStep, report.Sites.Select(ProbeOutput.SiteRecord).ToArray()));
             observer.Info(string.Create(CultureInfo.InvariantCulture,
                 $"step {step,7}: {report.Sites[0].Site} held-out MSE {report.Sites[0].HeldOut.Mse:G4}, R² {report.Sites[0].HeldOut.R2:F4}"));
@@ -173,11 +172,11 @@ public static class RunPipeline
             var report = ProbeRunner.Run(model, process, Options(experiment, final: true), untrained, inputs);
             string emergenceSite = EmergenceSite(experiment.Model);
             var last = report.Sites.FirstOrDefault(s => s.Site == emergenceSite) ?? report.Sites[0];
-            SaveEmergence(writer, finalStep, last, distinct);
+            SaveEmergence(writer, finalStep, last);
             var mixture = ProcessBuilders.ComponentOfStates(process) is int[] components
                 ? ProbeMixture(model, inputs, last.Site, components, Options(experiment, final: true))
                 : null;
-            SaveFinal(writer, report, inputs, distinct, mixture);
+            SaveFinal(writer, report, inputs, mixture);
             writer.RecordProbe(new ProbeLine(finalStep, finalStep * tokensPerStep, report.Sites.Select(ProbeOutput.SiteRecord).ToArray()));
             foreach (var site in report.Sites)
             {
@@ -189,24 +188,9 @@ public static class RunPipeline
         WriteSummaryProbes(writer);
     }
 
-    /// <summary>The first row of each distinct prefix: a causal model gives every copy the same activation.</summary>
-    public static int[] DistinctPrefixRows(long[] prefixIds)
-    {
-        var seen = new HashSet<long>();
-        var rows = new List<int>();
-        for (int r = 0; r < prefixIds.Length; r++)
-        {
-            if (seen.Add(prefixIds[r]))
-            {
-                rows.Add(r);
-            }
-        }
-
-        return rows.ToArray();
-    }
-
-    private static void SaveEmergence(RunWriter writer, long step, SiteProbe site, int[] distinct) =>
-        writer.WriteArray(writer.Directory.Probe.EmergenceStepPath(step), site.Predicted.SelectRows(distinct), singlePrecision: true);
+    /// <summary>The site's predicted belief of each distinct prefix (the report's order), as float32.</summary>
+    private static void SaveEmergence(RunWriter writer, long step, SiteProbe site) =>
+        writer.WriteArray(writer.Directory.Probe.EmergenceStepPath(step), site.Predicted, singlePrecision: true);
 
     /// <summary>
     /// For a non-ergodic mixture, two more probes from the same site (<see cref="MixtureProbes"/>): the component
@@ -224,10 +208,14 @@ public static class RunPipeline
             Score(probe.WithinComponentBelief, componentOfState.Length));
     }
 
-    private static void SaveFinal(RunWriter writer, ProbeReport report, ProbeInputs inputs, int[] distinct, MixtureResult? mixture) =>
+    /// <summary>Every array is per distinct prefix, in order of first appearance (<see cref="ProbeReport.DistinctInputRows"/>).</summary>
+    private static void SaveFinal(RunWriter writer, ProbeReport report, ProbeInputs inputs, MixtureResult? mixture)
+    {
+        int[] distinct = report.DistinctInputRows;
         writer.WriteProbeResult(writer.Directory.Probe, ProbeOutput.Result(report, distinct.Length, mixture),
-            report.Sites.ToDictionary(s => s.Site, s => s.Predicted.SelectRows(distinct)), inputs.Beliefs.SelectRows(distinct),
+            report.Sites.ToDictionary(s => s.Site, s => s.Predicted), report.TrueBeliefs,
             distinct.Select(r => inputs.PrefixProbabilities[r]).ToArray(), inputs.NextToken.SelectRows(distinct));
+    }
 
     /// <summary>Adds the final probe metrics (paper weighting, held out by sequence) to summary.json.</summary>
     public static void WriteSummaryProbes(RunWriter writer)

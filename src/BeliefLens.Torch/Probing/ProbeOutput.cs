@@ -132,14 +132,16 @@ public static class ProbeOutput
 
     /// <summary>
     /// Writes a probe of one checkpoint at the top of <paramref name="writer"/>'s directory: probe.json, the true
-    /// beliefs, the prefix probabilities and the predicted beliefs of each site, one row per (sequence, position).
+    /// beliefs, the prefix probabilities and the predicted beliefs of each site, one row per (sequence, position),
+    /// repeated out from the per-prefix arrays.
     /// </summary>
     public static void Write(ProbeReport report, RunWriter writer)
     {
         ArgumentNullException.ThrowIfNull(report);
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteProbeResult(writer.Directory.ProbeAtRoot, Result(report), report.Sites.ToDictionary(s => s.Site, s => s.Predicted),
-            report.TrueBeliefs, report.PrefixProbabilities);
+        var prefixes = report.Prefixes;
+        writer.WriteProbeResult(writer.Directory.ProbeAtRoot, Result(report), report.Sites.ToDictionary(s => s.Site, s => prefixes.Expand(s.Predicted)),
+            prefixes.Expand(report.TrueBeliefs), prefixes.Expand(report.PrefixProbabilities));
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using BeliefLens.Analysis;
 using BeliefLens.Core;
 using static TorchSharp.torch;
@@ -15,7 +16,7 @@ public sealed record ProbeOptions
         IReadOnlyList<string>? sites = null, bool concat = false, ProbeWeighting weighting = ProbeWeighting.Paper,
         IReadOnlyList<int>? positions = null, int? roundDecimals = null, long maxSequences = 1 << 20, ulong seed = 0,
         double fitFraction = 0.2, double ridge = 0, double rcond = AffineFitOptions.DefaultRcond, int distancePoints = 1500,
-        bool controls = true, int chunk = 4096, bool chooseConcatRegularisation = true)
+        bool controls = true, int chunk = ProbeRunner.DefaultChunk, bool chooseConcatRegularisation = true)
     {
         Sites = sites;
         Concat = concat;
@@ -118,7 +119,10 @@ public sealed record ProbeOptions
     private static string F(double x) => x.ToString("R", CultureInfo.InvariantCulture);
 }
 
-/// <summary>One site's probe with its controls. MSEs are averaged over points and belief dimensions.</summary>
+/// <summary>
+/// One site's probe with its controls. MSEs are averaged over points and belief dimensions. <c>Predicted</c> is the
+/// in-sample fit's prediction for each distinct prefix (<see cref="ProbeReport.Prefixes"/>).
+/// </summary>
 public sealed record SiteProbe(
     string Site,
     int Dims,
@@ -147,7 +151,12 @@ public sealed record SiteProbe(
     public AffineFitOptions? InSampleOptions { get; init; }
 }
 
-/// <summary>Everything one probe run measured, plus the arrays figures need.</summary>
+/// <summary>
+/// Everything one probe run measured, plus the arrays figures need. Arrays are per distinct prefix among the probed rows
+/// (<see cref="Prefixes"/>, in order of first appearance): <see cref="TrueBeliefs"/>, <see cref="PrefixProbabilities"/>
+/// and each site's <see cref="SiteProbe.Predicted"/>; <see cref="DistinctPrefixes.Expand(DenseMatrix)"/> repeats them
+/// out to one row per (sequence, position).
+/// </summary>
 public sealed record ProbeReport(
     string Process,
     ProbeWeighting Weighting,
@@ -156,12 +165,26 @@ public sealed record ProbeReport(
     int[] Positions,
     DenseMatrix TrueBeliefs,
     double[] PrefixProbabilities,
-    IReadOnlyList<SiteProbe> Sites);
+    IReadOnlyList<SiteProbe> Sites)
+{
+    /// <summary>The probed rows' distinct prefixes: which prefix each (sequence, kept position) row holds.</summary>
+    public required DistinctPrefixes Prefixes { get; init; }
+
+    /// <summary>Per distinct prefix: the row of the probe inputs (sequence·n_ctx + position) where it first appears.</summary>
+    public required int[] DistinctInputRows { get; init; }
+}
 
 /// <summary>Library entry point: model + process → activation datasets → probes with controls.</summary>
 public static class ProbeRunner
 {
     public const string ConcatSite = "concat";
+
+    /// <summary>
+    /// Sequences per forward pass. A pass holds every block's intermediates until it returns (about 0.2 MB per sequence
+    /// of the paper's Mess3 model), so 256 keeps that near 55 MB; on CPU 128–256 were also the fastest (4096: 1.4 GB and
+    /// 40% slower). Activations do not depend on the chunk.
+    /// </summary>
+    public const int DefaultChunk = 256;
 
     /// <summary>The default site: the last block's residual stream output.</summary>
     public static string DefaultSite(TransformerConfig config) => $"blocks.{config.NLayers - 1}.hook_resid_post";
@@ -219,70 +242,109 @@ public static class ProbeRunner
     }
 
     /// <summary>
-    /// Runs every input through the model in chunks of <paramref name="chunk"/> sequences (each in its own dispose
-    /// scope) and returns float32 features [rows, d] per site, rows = (sequence, kept position) in order.
+    /// Activations of each site at every (sequence, kept position) row, computed by forward passes over the full
+    /// sequences in chunks of <paramref name="chunk"/> (each in its own dispose scope) but stored once per distinct prefix
+    /// (<paramref name="prefixes"/> of those rows; computed when null): float32 [prefixes, d] read through
+    /// <see cref="FeatureMatrix.Indexed"/>, so each result still has one logical row per row. Every later copy of a prefix
+    /// is checked to be bitwise equal to the stored one, as a causal model's are; if any is not, the features are kept
+    /// row by row instead (and no fit merges rows, since <see cref="ActivationDataset.FeaturesFollowPrefixes"/> is false).
     /// </summary>
-    public static Dictionary<string, FeatureMatrix> Activations(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions, int chunk = 4096)
+    public static Dictionary<string, FeatureMatrix> Activations(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions,
+        int chunk = DefaultChunk, DistinctPrefixes? prefixes = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
-        int n = inputs.Length, count = inputs.Sequences, d = model.Config.DModel, kept = positions.Length;
-        var buffers = sites.ToDictionary(s => s, _ => new float[(long)count * kept * d], StringComparer.Ordinal);
-        var longTokens = inputs.Tokens.Select(t => (long)t).ToArray();
-        bool allPositions = kept == n;
-        using var positionIndex = tensor(positions.Select(p => (long)p).ToArray(), device: model.Device);
-        for (int start = 0; start < count; start += chunk)
+        int n = inputs.Length, kept = positions.Length;
+        prefixes ??= DistinctPrefixes.Of(KeptRows(inputs, positions).Select(r => inputs.PrefixIds[r]).ToArray());
+        if (prefixes.Rows != inputs.Sequences * kept)
         {
-            int length = Math.Min(chunk, count - start);
-            using var scope = NewDisposeScope();
-            var tokens = tensor(longTokens.AsSpan(start * n, length * n).ToArray(), [length, n], device: model.Device);
-            var cache = model.CacheActivations(tokens, sites.ToList()); // skips blocks after the last requested site
-            foreach (string site in sites)
-            {
-                var act = cache[site]; // [B, P, d]
-                if (!allPositions)
-                {
-                    act = act.index_select(1, positionIndex);
-                }
-
-                // One block copy of the raw bytes: the element-wise TensorAccessor copy is ~100× slower here.
-                var values = act.to(float32).cpu().contiguous();
-                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(values.bytes)
-                    .CopyTo(buffers[site].AsSpan(checked(start * kept * d)));
-            }
-
-            cache.Dispose();
+            throw new ArgumentException($"prefixes: {prefixes.Rows} rows for {inputs.Sequences} sequences × {kept} positions.", nameof(prefixes));
         }
 
-        return buffers.ToDictionary(kv => kv.Key, kv => FeatureMatrix.FromSingle(kv.Value, count * kept, d), StringComparer.Ordinal);
+        var stored = ForwardInChunks(model, inputs, sites, positions, chunk, prefixes);
+        if (stored is null)
+        {
+            var rows = ForwardInChunks(model, inputs, sites, positions, chunk, null)!;
+            return rows.ToDictionary(kv => kv.Key, kv => FeatureMatrix.FromSingle(kv.Value, prefixes.Rows, model.Config.DModel), StringComparer.Ordinal);
+        }
+
+        return stored.ToDictionary(kv => kv.Key,
+            kv => FeatureMatrix.Indexed(FeatureMatrix.FromSingle(kv.Value, prefixes.Count, model.Config.DModel), prefixes.RowToPrefix), StringComparer.Ordinal);
     }
 
-    /// <summary>Row-wise concatenation of several sites' features, in the given order.</summary>
-    public static FeatureMatrix Concatenate(IReadOnlyList<FeatureMatrix> parts)
+    /// <summary>Input rows (sequence·n + position) of the kept positions, sequence by sequence.</summary>
+    private static IEnumerable<int> KeptRows(ProbeInputs inputs, int[] positions) =>
+        Enumerable.Range(0, inputs.Sequences).SelectMany(q => positions.Select(j => (q * inputs.Length) + j));
+
+    /// <summary>
+    /// Per site, float32 features per distinct prefix of <paramref name="prefixes"/> (null when a copy of some prefix
+    /// differs from its first one), or per row when <paramref name="prefixes"/> is null.
+    /// </summary>
+    private static Dictionary<string, float[]>? ForwardInChunks(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions,
+        int chunk, DistinctPrefixes? prefixes)
     {
-        int rows = parts[0].Rows, cols = parts.Sum(p => p.Cols);
-        var data = new float[(long)rows * cols];
-        int offset = 0;
-        foreach (var part in parts)
+        int count = inputs.Sequences, d = model.Config.DModel;
+        long storedRows = prefixes?.Count ?? (long)count * positions.Length;
+        var buffers = sites.ToDictionary(s => s, _ => new float[storedRows * d], StringComparer.Ordinal);
+        using var positionIndex = tensor(positions.Select(p => (long)p).ToArray(), device: model.Device);
+        bool consistent = true;
+        for (int start = 0; start < count && consistent; start += chunk)
         {
-            if (part.Rows != rows)
-            {
-                throw new BeliefLensInputException("concat: sites have different row counts.");
-            }
-
-            for (int r = 0; r < rows; r++)
-            {
-                for (int c = 0; c < part.Cols; c++)
-                {
-                    data[(long)r * cols + offset + c] = (float)part[r, c];
-                }
-            }
-
-            offset += part.Cols;
+            consistent = ForwardChunk(model, inputs, sites, positions, positionIndex, start, Math.Min(chunk, count - start), prefixes, buffers);
+            NativeHeap.AfterChunk();
         }
 
-        return FeatureMatrix.FromSingle(data, rows, cols);
+        NativeHeap.Trim();
+        return consistent ? buffers : null;
     }
+
+    /// <summary>One chunk of sequences in its own dispose scope; false when a later copy of a prefix is not bitwise equal to its first.</summary>
+    private static bool ForwardChunk(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions, Tensor positionIndex,
+        int start, int length, DistinctPrefixes? prefixes, Dictionary<string, float[]> buffers)
+    {
+        int n = inputs.Length, d = model.Config.DModel, kept = positions.Length;
+        using var scope = NewDisposeScope();
+        var tokens = tensor(Array.ConvertAll(inputs.Tokens[(start * n)..((start + length) * n)], t => (long)t), [length, n], device: model.Device);
+        using var cache = model.CacheActivations(tokens, sites.ToList()); // skips blocks after the last requested site
+        foreach (string site in sites)
+        {
+            var act = cache[site]; // [B, P, d]
+            if (kept != n)
+            {
+                act = act.index_select(1, positionIndex);
+            }
+
+            // The raw bytes in one view: the element-wise TensorAccessor copy is ~100× slower here.
+            var values = act.to(float32).cpu().contiguous();
+            ReadOnlySpan<float> chunkValues = MemoryMarshal.Cast<byte, float>(values.bytes);
+            float[] buffer = buffers[site];
+            if (prefixes is null)
+            {
+                chunkValues.CopyTo(buffer.AsSpan(checked(start * kept * d)));
+                continue;
+            }
+
+            for (int i = 0, row = start * kept; i < length * kept; i++, row++)
+            {
+                int prefix = prefixes.RowToPrefix[row];
+                var rowValues = chunkValues.Slice(i * d, d);
+                var slot = buffer.AsSpan(prefix * d, d);
+                if (prefixes.FirstRow[prefix] == row)
+                {
+                    rowValues.CopyTo(slot);
+                }
+                else if (!MemoryMarshal.AsBytes(rowValues).SequenceEqual(MemoryMarshal.AsBytes((ReadOnlySpan<float>)slot)))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Row-wise concatenation of several sites' features, in the given order, sharing their storage (<see cref="FeatureMatrix.Concatenate"/>).</summary>
+    public static FeatureMatrix Concatenate(IReadOnlyList<FeatureMatrix> parts) => FeatureMatrix.Concatenate(parts);
 
     /// <summary>
     /// Probes <paramref name="model"/> on <paramref name="process"/>: the paper's protocol (fit on all rows, in-sample;
@@ -300,17 +362,19 @@ public static class ProbeRunner
 
         int n = inputs.Length;
         int[] positions = (options.Positions ?? Enumerable.Range(0, n).ToArray()).Distinct().Order().ToArray();
-        int[] rowMap = Enumerable.Range(0, inputs.Sequences).SelectMany(q => positions.Select(j => q * n + j)).ToArray();
-        var beliefs = inputs.TargetBeliefs(options.RoundDecimals).SelectRows(rowMap);
-        var exactBeliefs = inputs.Beliefs.SelectRows(rowMap);
-        var nextToken = inputs.NextToken.SelectRows(rowMap);
-        var sequenceIds = rowMap.Select(r => r / n).ToArray();
-        var rowPositions = rowMap.Select(r => r % n).ToArray();
-        var prefixIds = rowMap.Select(r => inputs.PrefixIds[r]).ToArray();
-        var probabilities = rowMap.Select(r => inputs.PrefixProbabilities[r]).ToArray();
+        int[]? rowMap = positions.Length == n ? null : KeptRows(inputs, positions).ToArray(); // null: every row, no copies
+        DenseMatrix Kept(DenseMatrix m) => rowMap is null ? m : m.SelectRows(rowMap);
+        var beliefs = Kept(inputs.TargetBeliefs(options.RoundDecimals));
+        var nextToken = Kept(inputs.NextToken);
+        var sequenceIds = rowMap?.Select(r => r / n).ToArray() ?? inputs.SequenceIds();
+        var rowPositions = rowMap?.Select(r => r % n).ToArray() ?? inputs.Positions();
+        var prefixIds = rowMap?.Select(r => inputs.PrefixIds[r]).ToArray() ?? inputs.PrefixIds;
+        var probabilities = rowMap?.Select(r => inputs.PrefixProbabilities[r]).ToArray() ?? inputs.PrefixProbabilities;
+        var prefixes = DistinctPrefixes.Of(prefixIds);
+        int[] distinctInputRows = rowMap is null ? prefixes.FirstRow : Array.ConvertAll(prefixes.FirstRow, r => rowMap[r]);
 
-        var features = Activations(model, inputs, sites, positions, options.Chunk);
-        var untrainedFeatures = untrained is null ? null : Activations(untrained, inputs, sites, positions, options.Chunk);
+        var features = Activations(model, inputs, sites, positions, options.Chunk, prefixes);
+        var untrainedFeatures = untrained is null ? null : Activations(untrained, inputs, sites, positions, options.Chunk, prefixes);
         var order = new List<string>(sites);
         if (options.Concat)
         {
@@ -327,18 +391,24 @@ public static class ProbeRunner
         foreach (string site in order)
         {
             var dataset = new ActivationDataset(features[site], beliefs, sequenceIds, rowPositions, prefixIds, probabilities);
-            results.Add(ProbeSite(site, dataset, nextToken, untrainedFeatures?[site], options));
+            results.Add(ProbeSite(site, dataset, nextToken, untrainedFeatures?[site], options, prefixes));
         }
 
-        return new ProbeReport(process.Name, options.Weighting, inputs.Sequences, inputs.IsExhaustive, positions, exactBeliefs, probabilities, results);
+        return new ProbeReport(process.Name, options.Weighting, inputs.Sequences, inputs.IsExhaustive, positions,
+            inputs.Beliefs.SelectRows(distinctInputRows), Array.ConvertAll(distinctInputRows, r => inputs.PrefixProbabilities[r]), results)
+        {
+            Prefixes = prefixes,
+            DistinctInputRows = distinctInputRows,
+        };
     }
 
-    private static SiteProbe ProbeSite(string site, ActivationDataset dataset, DenseMatrix nextToken, FeatureMatrix? untrained, ProbeOptions options)
+    private static SiteProbe ProbeSite(string site, ActivationDataset dataset, DenseMatrix nextToken, FeatureMatrix? untrained, ProbeOptions options,
+        DistinctPrefixes prefixes)
     {
         var evaluation = ProbeEvaluator.Evaluate(dataset, options.Weighting, options.Seed, options.FitFraction, options.Fit,
             chooseRegularisation: site == ConcatSite && options.ChooseConcatRegularisation);
         var sample = dataset.Sample(options.Weighting);
-        var predicted = evaluation.Fit.Predict(dataset.Features);
+        var predicted = evaluation.Fit.Predict(dataset.Features, prefixes.FirstRow); // one row per distinct prefix
         var merged = dataset.Collapse(sample.Rows, sample.Weights);
         RegressionMetrics? next = null;
         PcaResult? pca = null;
@@ -355,8 +425,7 @@ public static class ProbeRunner
                 : ProbeControls.Pca(dataset.Features, merged.Weights, merged.Rows);
 
             // Distances among distinct prefixes only (duplicates would add zero-distance pairs).
-            var distinct = dataset.Sample(ProbeWeighting.Prob).Rows;
-            distances = DistanceAnalysis.Compute(predicted.SelectRows(distinct), dataset.Targets.SelectRows(distinct), nextToken.SelectRows(distinct),
+            distances = DistanceAnalysis.Compute(predicted, dataset.Targets.SelectRows(prefixes.FirstRow), nextToken.SelectRows(prefixes.FirstRow),
                 options.DistancePoints, options.DistanceSeed);
         }
 

@@ -138,6 +138,60 @@ public sealed class ProbeRunnerTests
     }
 
     [Fact]
+    public void ActivationsAreStoredOncePerPrefixAndEqualEveryRowsForwardPass()
+    {
+        using var model = new HookedTransformer(Tiny, CPU, seed: 5);
+        var inputs = ProbeInputs.Exhaustive(BuiltinProcesses.Mess3(), 4);
+        string[] sites = ["blocks.0.hook_resid_pre", "blocks.1.hook_resid_post"];
+        var positions = new[] { 0, 1, 2, 3 };
+        var features = ProbeRunner.Activations(model, inputs, sites, positions, chunk: 7); // chunks that split nothing evenly
+
+        using var tokens = tensor(inputs.Tokens.Select(t => (long)t).ToArray(), [inputs.Sequences, 4]);
+        using var cache = model.CacheActivations(tokens, sites);
+        foreach (string site in sites)
+        {
+            Assert.Equal(81 * 4, features[site].Rows);
+            Assert.Equal(3 + 9 + 27 + 81, features[site].StoredRows); // one stored row per distinct prefix
+            var direct = cache[site].reshape(81 * 4, 16).data<float>().ToArray();
+            for (int r = 0; r < 81 * 4; r++)
+            {
+                for (int c = 0; c < 16; c++)
+                {
+                    Assert.Equal(direct[r * 16 + c], (float)features[site][r, c]);
+                }
+            }
+        }
+
+        // Fewer positions: rows are (sequence, kept position); prefixes are those of the kept rows.
+        var last = ProbeRunner.Activations(model, inputs, ["blocks.1.hook_resid_post"], [3])["blocks.1.hook_resid_post"];
+        Assert.Equal(81, last.Rows);
+        Assert.Equal(81, last.StoredRows);
+    }
+
+    [Fact]
+    public void ReportArraysArePerDistinctPrefixAndExpandToEveryRow()
+    {
+        using var model = new HookedTransformer(Tiny, CPU, seed: 3);
+        var inputs = ProbeInputs.Exhaustive(BuiltinProcesses.Mess3(), 4);
+        var report = ProbeRunner.Run(model, BuiltinProcesses.Mess3(), new ProbeOptions(controls: false), inputs: inputs);
+        var site = report.Sites[0];
+        Assert.Equal(120, report.Prefixes.Count);
+        Assert.Equal(120, site.Predicted.Rows);
+        Assert.Equal(120, report.TrueBeliefs.Rows);
+        Assert.Equal(81 * 4, report.Prefixes.Expand(site.Predicted).Rows);
+        for (int p = 0; p < report.Prefixes.Count; p++)
+        {
+            int row = report.DistinctInputRows[p];
+            Assert.Equal(inputs.Beliefs.Row(row).ToArray(), report.TrueBeliefs.Row(p).ToArray());
+            Assert.Equal(inputs.PrefixProbabilities[row], report.PrefixProbabilities[p]);
+        }
+
+        // The in-sample fit's predictions, expanded, score exactly the reported in-sample MSE.
+        var metrics = RegressionMetrics.Compute(report.Prefixes.Expand(site.Predicted), inputs.Beliefs);
+        Assert.Equal(site.InSample.Mse, metrics.Mse);
+    }
+
+    [Fact]
     public void ConcatSiteStacksTheChosenSites()
     {
         using var model = new HookedTransformer(Tiny, CPU, seed: 3);
