@@ -116,6 +116,60 @@ public sealed class TriangularFactor
         }
     }
 
+    /// <summary>
+    /// Householder QR with column pivoting of this triangle (R·P = Q₁R₁), the carried columns transformed by Q₁ᵀ: returns
+    /// R₁ (column-major, a new array) and P as the original column of each pivoted column. Jacobi on R₁ᵀ converges in
+    /// a few sweeps (Drmač–Veselić preconditioning).
+    /// </summary>
+    internal (double[] Data, int[] Permutation) PivotedQr()
+    {
+        int n = N, width = N + K;
+        var data = (double[])Data.Clone();
+        var permutation = Enumerable.Range(0, n).ToArray();
+        var swap = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            int pivot = j;
+            double largest = -1;
+            for (int l = j; l < n; l++)
+            {
+                var tail = data.AsSpan((l * n) + j, n - j);
+                double norm = TensorPrimitives.Dot<double>(tail, tail);
+                if (norm > largest)
+                {
+                    (pivot, largest) = (l, norm);
+                }
+            }
+
+            if (pivot != j)
+            {
+                data.AsSpan(j * n, n).CopyTo(swap);
+                data.AsSpan(pivot * n, n).CopyTo(data.AsSpan(j * n, n));
+                swap.CopyTo(data.AsSpan(pivot * n, n));
+                (permutation[j], permutation[pivot]) = (permutation[pivot], permutation[j]);
+            }
+
+            var x = data.AsSpan((j * n) + j, n - j);
+            double alpha = Reflector(x, out double vtv);
+            if (vtv == 0)
+            {
+                continue;
+            }
+
+            for (int l = j + 1; l < width; l++)
+            {
+                var col = data.AsSpan((l * n) + j, n - j);
+                double scale = 2 * TensorPrimitives.Dot<double>(x, col) / vtv;
+                Axpy(-scale, x, col);
+            }
+
+            x[0] = alpha;
+            x[1..].Clear();
+        }
+
+        return (data, permutation);
+    }
+
     // Householder reflector for x: returns alpha (the new leading entry, −sign(x0)‖x‖) and overwrites x with
     // v = x − alpha·e1; vtv = vᵀv, 0 when x is already zero.
     private static double Reflector(Span<double> x, out double vtv)
@@ -160,18 +214,21 @@ public sealed class TriangularFactor
 /// <summary>
 /// The singular value decomposition of a <see cref="TriangularFactor"/>'s triangle R = U Σ Vᵀ by one-sided (Hestenes)
 /// Jacobi rotations on the columns of Rᵀ, with the carried targets z rotated alongside, so that c = Uᵀz comes out
-/// without forming U. One-sided Jacobi computes small singular values to high relative accuracy; on Rᵀ (rather than R)
-/// it converges in few sweeps. It converges or throws.
+/// without forming U. The triangle is first re-factored with column pivoting (R·P = Q₁R₁) and Jacobi runs on R₁ᵀ, which
+/// converges in a few sweeps (Drmač–Veselić). One-sided Jacobi keeps small singular values accurate to about ε·σ_max
+/// (a Gram-matrix eigen-solver loses those below ~1e-8·σ_max). It converges or throws.
 /// </summary>
 public sealed class TriangularSvd
 {
-    private const double RotationTolerance = 1e-15;
     private const int MaxSweeps = 60;
 
-    private TriangularSvd(double[] singularValues, double[] vScaled, double[] projectedTargets, int n, int k)
+    private TriangularSvd(double[] singularValues, double[] vScaled, double[] projectedTargets, int n, int k, int sweeps)
     {
-        (SingularValues, _vScaled, _projected, N, K) = (singularValues, vScaled, projectedTargets, n, k);
+        (SingularValues, _vScaled, _projected, N, K, Sweeps) = (singularValues, vScaled, projectedTargets, n, k, sweeps);
     }
+
+    /// <summary>Jacobi sweeps used (the last one found every pair orthogonal).</summary>
+    public int Sweeps { get; }
 
     private readonly double[] _vScaled; // component j: σ_j·v_j at [j·N .. j·N+N), in descending σ order
     private readonly double[] _projected; // component j: c_j = u_jᵀz at [j·K .. j·K+K)
@@ -237,21 +294,25 @@ public sealed class TriangularSvd
     {
         ArgumentNullException.ThrowIfNull(factor);
         int n = factor.N, k = factor.K, length = n + k;
+        var (pivoted, permutation) = factor.PivotedQr();
 
-        // Column j of M = [Rᵀ; zᵀ] is row j of [R | z].
+        // Column j of M = [R₁ᵀ; z₁ᵀ] is row j of [R₁ | z₁]; R = Q₁R₁Pᵀ, so V = P·(right vectors of R₁) and c is unchanged.
         var m = new double[n * length];
         for (int l = 0; l < length; l++)
         {
-            var col = factor.Data.AsSpan(l * n, n);
+            var col = pivoted.AsSpan(l * n, n);
             for (int j = 0; j < n; j++)
             {
                 m[(j * length) + l] = col[j];
             }
         }
 
+        // Pairs count as orthogonal when |γ| ≤ n·ε·√(αβ): the rounding level of a length-n dot product.
+        double tolerance = n * 2.220446049250313e-16;
         var norms = new double[n];
         bool converged = false;
-        for (int sweep = 0; sweep < MaxSweeps && !converged; sweep++)
+        int sweeps = 0;
+        for (; sweeps < MaxSweeps && !converged; sweeps++)
         {
             converged = true;
             for (int p = 0; p < n; p++)
@@ -272,7 +333,7 @@ public sealed class TriangularSvd
 
                     var mq = m.AsSpan(q * length, length);
                     double gamma = TensorPrimitives.Dot<double>(mp[..n], mq[..n]);
-                    if (Math.Abs(gamma) <= RotationTolerance * Math.Sqrt(alpha) * Math.Sqrt(beta))
+                    if (Math.Abs(gamma) <= tolerance * Math.Sqrt(alpha) * Math.Sqrt(beta))
                     {
                         continue;
                     }
@@ -313,11 +374,15 @@ public sealed class TriangularSvd
         {
             int j = order[rank];
             sorted[rank] = sigma[j];
-            m.AsSpan(j * length, n).CopyTo(scaled.AsSpan(rank * n, n));
+            for (int i = 0; i < n; i++)
+            {
+                scaled[(rank * n) + permutation[i]] = m[(j * length) + i];
+            }
+
             m.AsSpan((j * length) + n, k).CopyTo(projected.AsSpan(rank * k, k));
         }
 
-        return new TriangularSvd(sorted, scaled, projected, n, k);
+        return new TriangularSvd(sorted, scaled, projected, n, k, sweeps);
     }
 
     private static double SquaredNorm(ReadOnlySpan<double> x) => TensorPrimitives.Dot<double>(x, x);

@@ -15,7 +15,7 @@ public static class Program
     internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
-    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe"];
+    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "quantum-probe"];
 
     /// <summary>The <c>sweep</c> subcommands.</summary>
     internal static readonly string[] SweepNames = ["plan", "run", "task", "status", "collect"];
@@ -108,6 +108,7 @@ public static class Program
                 bench.AddCommand<BenchBeliefs>("beliefs").WithDescription("exact belief enumeration (median of --runs)");
                 bench.AddCommand<BenchTrain>("train").WithDescription("training throughput of the paper's Mess3 model");
                 bench.AddCommand<BenchProbe>("probe").WithDescription("one affine fit, and probing the paper's Mess3 checkpoints");
+                bench.AddCommand<BenchQuantumProbe>("quantum-probe").WithDescription("the quantum paper's probe fit: 53 cutoffs × 10 folds on 9,840 × 256");
             });
             config.AddBranch("sweep", sweep =>
             {
