@@ -121,13 +121,24 @@ public static class CutoffRegression
 {
     public static CutoffFit Fit(FeatureMatrix x, DenseMatrix y, IReadOnlyList<double> weights, CutoffRegressionOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
+        return Fit(x, [y], weights, options)[0];
+    }
+
+    /// <summary>
+    /// Several independent fits of the same features (e.g. the beliefs of the minimal generator and of its Markov
+    /// approximation), each with its own cutoff chosen by its own CV loss, sharing one factorisation and one SVD per fold.
+    /// Rows are merged and folded on the features and all targets together, so every fit sees the same folds.
+    /// </summary>
+    public static IReadOnlyList<CutoffFit> Fit(FeatureMatrix x, IReadOnlyList<DenseMatrix> targetBlocks, IReadOnlyList<double> weights, CutoffRegressionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(targetBlocks);
         ArgumentNullException.ThrowIfNull(weights);
         options ??= CutoffRegressionOptions.Default;
-        if (y.Rows != x.Rows || weights.Count != x.Rows)
+        if (targetBlocks.Count == 0 || targetBlocks.Any(b => b is null || b.Rows != x.Rows) || weights.Count != x.Rows)
         {
-            throw new BeliefLensInputException($"targets/weights: {y.Rows} targets and {weights.Count} weights for {x.Rows} feature rows; give one of each per row.");
+            throw new BeliefLensInputException($"targets/weights: give one target row per feature row ({x.Rows}) in every block, and {x.Rows} weights (got {weights.Count}).");
         }
 
         for (int r = 0; r < weights.Count; r++)
@@ -138,7 +149,14 @@ public static class CutoffRegression
             }
         }
 
-        int d = x.Cols, n = d + 1, k = y.Cols;
+        var y = targetBlocks.Count == 1 ? targetBlocks[0] : SideBySide(targetBlocks);
+        var blockStart = new int[targetBlocks.Count + 1];
+        for (int b = 0; b < targetBlocks.Count; b++)
+        {
+            blockStart[b + 1] = blockStart[b] + targetBlocks[b].Cols;
+        }
+
+        int d = x.Cols, n = d + 1, k = y.Cols, blocks = targetBlocks.Count;
         var rows = MergeIdentical(x, y, weights, out var mergedWeights);
         if (rows.Length < options.Folds)
         {
@@ -190,72 +208,104 @@ public static class CutoffRegression
         // prefix[f] = merge of folds 0..f−1, suffix[f] = merge of folds f..K−1 (null when empty).
         var prefix = new TriangularFactor?[folds + 1];
         var suffix = new TriangularFactor?[folds + 1];
-        for (int f = 1; f <= folds; f++)
-        {
-            prefix[f] = MergeInto(prefix[f - 1], triangles[f - 1]);
-        }
-
-        for (int f = folds - 1; f >= 0; f--)
-        {
-            suffix[f] = MergeInto(suffix[f + 1], triangles[f]);
-        }
+        Parallel.Invoke(parallel,
+            () =>
+            {
+                for (int f = 1; f <= folds; f++)
+                {
+                    prefix[f] = MergeInto(prefix[f - 1], triangles[f - 1]);
+                }
+            },
+            () =>
+            {
+                for (int f = folds - 1; f >= 0; f--)
+                {
+                    suffix[f] = MergeInto(suffix[f + 1], triangles[f]);
+                }
+            });
 
         var cutoffs = options.Cutoffs;
-        var loss = new double[folds, cutoffs.Count];
-        var squared = new double[folds, cutoffs.Count];
+        var loss = new double[blocks, folds, cutoffs.Count];
+        var squared = new double[blocks, folds, cutoffs.Count];
         Parallel.For(0, folds, parallel, f =>
         {
             var training = prefix[f] is null ? suffix[f + 1]! : suffix[f + 1] is null ? prefix[f]! : MergeInto(prefix[f], suffix[f + 1]!);
             var svd = TriangularSvd.Of(training);
-            Score(svd, cutoffs, design[f], targets[f], foldWeights[f], f, loss, squared);
+            Score(svd, cutoffs, design[f], targets[f], foldWeights[f], blockStart, f, loss, squared);
         });
 
-        int best = 0;
-        double bestLoss = double.PositiveInfinity;
-        var totals = new double[cutoffs.Count];
-        for (int c = 0; c < cutoffs.Count; c++)
+        double weightTotal = mergedWeights.Sum();
+        var full = TriangularSvd.Of(suffix[0]!);
+        var fits = new CutoffFit[blocks];
+        var beta = new double[n * k];
+        for (int b = 0; b < blocks; b++)
         {
+            int best = 0;
+            double bestLoss = double.PositiveInfinity;
+            var totals = new double[cutoffs.Count];
+            for (int c = 0; c < cutoffs.Count; c++)
+            {
+                for (int f = 0; f < folds; f++)
+                {
+                    totals[c] += loss[b, f, c];
+                }
+
+                // Ties go to the larger cutoff (fewer directions), so scan ascending and accept equal losses.
+                if (totals[c] <= bestLoss)
+                {
+                    (best, bestLoss) = (c, totals[c]);
+                }
+            }
+
+            double heldOut = 0;
             for (int f = 0; f < folds; f++)
             {
-                totals[c] += loss[f, c];
+                heldOut += squared[b, f, best];
             }
 
-            // Ties go to the larger cutoff (fewer directions), so scan ascending and accept equal losses.
-            if (totals[c] <= bestLoss)
+            int rank = full.Kept(cutoffs[best]);
+            full.Solve(rank, beta);
+            int width = blockStart[b + 1] - blockStart[b];
+            var coefficients = new double[d * width];
+            var intercept = new double[width];
+            for (int t = 0; t < width; t++)
             {
-                (best, bestLoss) = (c, totals[c]);
+                int column = blockStart[b] + t;
+                beta.AsSpan(column * n, d).CopyTo(coefficients.AsSpan(t * d, d));
+                intercept[t] = beta[(column * n) + d];
+            }
+
+            double inSample = 0;
+            for (int f = 0; f < folds; f++)
+            {
+                var sums = new double[blocks * 2];
+                Distances(design[f], targets[f], foldWeights[f], beta, n, k, blockStart, sums);
+                inSample += sums[(b * 2) + 1];
+            }
+
+            fits[b] = new CutoffFit(coefficients, intercept, d, width, cutoffs[best], rank,
+                Metrics.RootMeanSquaredDistance(inSample, weightTotal), Metrics.RootMeanSquaredDistance(heldOut, weightTotal),
+                cutoffs, totals, rows.Length, full.SingularValues);
+        }
+
+        return fits;
+    }
+
+    private static DenseMatrix SideBySide(IReadOnlyList<DenseMatrix> blocks)
+    {
+        int rows = blocks[0].Rows, width = blocks.Sum(b => b.Cols);
+        var data = new double[rows * width];
+        for (int r = 0; r < rows; r++)
+        {
+            int offset = r * width;
+            foreach (var block in blocks)
+            {
+                block.Row(r).CopyTo(data.AsSpan(offset, block.Cols));
+                offset += block.Cols;
             }
         }
 
-        double weightTotal = mergedWeights.Sum();
-        double heldOut = 0;
-        for (int f = 0; f < folds; f++)
-        {
-            heldOut += squared[f, best];
-        }
-
-        var all = suffix[0]!;
-        var full = TriangularSvd.Of(all);
-        int rank = full.Kept(cutoffs[best]);
-        var beta = new double[n * k];
-        full.Solve(rank, beta);
-        var coefficients = new double[d * k];
-        var intercept = new double[k];
-        for (int t = 0; t < k; t++)
-        {
-            beta.AsSpan(t * n, d).CopyTo(coefficients.AsSpan(t * d, d));
-            intercept[t] = beta[(t * n) + d];
-        }
-
-        double inSample = 0;
-        for (int f = 0; f < folds; f++)
-        {
-            inSample += SquaredDistances(design[f], targets[f], foldWeights[f], beta, n, k, null);
-        }
-
-        return new CutoffFit(coefficients, intercept, d, k, cutoffs[best], rank,
-            Metrics.RootMeanSquaredDistance(inSample, weightTotal), Metrics.RootMeanSquaredDistance(heldOut, weightTotal),
-            cutoffs, totals, rows.Length, full.SingularValues);
+        return new DenseMatrix(data, rows, width);
     }
 
     private static TriangularFactor MergeInto(TriangularFactor? accumulated, TriangularFactor next)
@@ -269,51 +319,62 @@ public static class CutoffRegression
         return merged;
     }
 
-    // Scores every cutoff on one held-out fold: the solution for q components is built incrementally in σ order.
-    private static void Score(TriangularSvd svd, IReadOnlyList<double> cutoffs, double[] design, double[] targets, double[] weights, int fold,
-        double[,] loss, double[,] squared)
+    // Scores every cutoff on one held-out fold: the solution for q components is built incrementally in σ order, and
+    // a cutoff keeping as many components as the previous one reuses its scores.
+    private static void Score(TriangularSvd svd, IReadOnlyList<double> cutoffs, double[] design, double[] targets, double[] weights, int[] blockStart,
+        int fold, double[,,] loss, double[,,] squared)
     {
-        int n = svd.N, k = svd.K;
+        int n = svd.N, k = svd.K, blocks = blockStart.Length - 1;
         var beta = new double[n * k];
-        int built = 0;
+        var sums = new double[blocks * 2];
+        int built = -1;
 
         // Cutoffs ascend, so kept components descend: walk them from the largest cutoff down.
         for (int c = cutoffs.Count - 1; c >= 0; c--)
         {
             int q = svd.Kept(cutoffs[c]);
-            svd.AddComponents(built, q, beta);
-            built = q;
-            var distances = new double[1];
-            squared[fold, c] = SquaredDistances(design, targets, weights, beta, n, k, distances);
-            loss[fold, c] = distances[0];
+            if (q != built)
+            {
+                svd.AddComponents(Math.Max(built, 0), q, beta);
+                built = q;
+                Distances(design, targets, weights, beta, n, k, blockStart, sums);
+            }
+
+            for (int b = 0; b < blocks; b++)
+            {
+                loss[b, fold, c] = sums[b * 2];
+                squared[b, fold, c] = sums[(b * 2) + 1];
+            }
         }
     }
 
-    // Σ w‖y − [x,1]β‖² over the rows; when distances is given, also Σ w‖y − [x,1]β‖ into distances[0].
-    private static double SquaredDistances(double[] design, double[] targets, double[] weights, double[] beta, int n, int k, double[]? distances)
+    // Per target block b: sums[2b] = Σ w‖y − [x,1]β‖ and sums[2b+1] = Σ w‖y − [x,1]β‖² over the rows.
+    private static void Distances(double[] design, double[] targets, double[] weights, double[] beta, int n, int k, int[] blockStart, double[] sums)
     {
-        int m = weights.Length;
-        double sumSquared = 0, sum = 0;
+        int m = weights.Length, blocks = blockStart.Length - 1;
+        Array.Clear(sums);
+        var errors = new double[k];
         for (int i = 0; i < m; i++)
         {
             var row = design.AsSpan(i * n, n);
-            double distance = 0;
             for (int t = 0; t < k; t++)
             {
                 double e = targets[(i * k) + t] - TensorPrimitives.Dot<double>(row, beta.AsSpan(t * n, n));
-                distance += e * e;
+                errors[t] = e * e;
             }
 
-            sumSquared += weights[i] * distance;
-            sum += weights[i] * Math.Sqrt(distance);
-        }
+            for (int b = 0; b < blocks; b++)
+            {
+                double distance = 0;
+                for (int t = blockStart[b]; t < blockStart[b + 1]; t++)
+                {
+                    distance += errors[t];
+                }
 
-        if (distances is not null)
-        {
-            distances[0] = sum;
+                sums[b * 2] += weights[i] * Math.Sqrt(distance);
+                sums[(b * 2) + 1] += weights[i] * distance;
+            }
         }
-
-        return sumSquared;
     }
 
     // One representative row per group of bitwise-identical (features, targets) rows with positive weight, in order of

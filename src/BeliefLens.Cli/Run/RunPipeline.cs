@@ -42,6 +42,11 @@ public static class RunPipeline
 
         Train(run, writer, resume, force && !resume, observer, cancellation);
         Probe(experiment, process, writer, observer, cancellation);
+        if (experiment.Probe.IsQuantum)
+        {
+            QuantumStage(experiment, process, writer, observer, cancellation);
+        }
+
         observer.Stage("report", "figures and report.html");
         RunReport.Render(writer, observer);
     }
@@ -186,6 +191,35 @@ public static class RunPipeline
         }
 
         WriteSummaryProbes(writer);
+    }
+
+    /// <summary>
+    /// The quantum paper's probe protocol on the final checkpoint (probe.protocol "quantum"), written to quantum/;
+    /// skipped when already complete.
+    /// </summary>
+    private static void QuantumStage(Experiment experiment, Process process, RunWriter writer, IRunObserver observer, CancellationToken cancellation)
+    {
+        var dir = writer.Directory;
+        if (dir.HasQuantumProbe)
+        {
+            observer.Stage("quantum probe", "already complete; skipped");
+            return;
+        }
+
+        cancellation.ThrowIfCancellationRequested();
+        var settings = experiment.Probe;
+        observer.Stage("quantum probe", $"anchors to n_ctx {experiment.Model.NCtx}, Markov-{settings.MarkovOrder}, {settings.RandomInitNetworks} random-init networks");
+        var device = Trainer.ParseDevice(experiment.Device);
+        long finalStep = experiment.Training.Steps;
+        using var model = Checkpoints.LoadModel(dir.CheckpointPath(finalStep), experiment.Model, device);
+        var options = new QuantumProbeOptions(settings.MarkovOrder, settings.RandomInitSeeds, seed: settings.Seed);
+        var report = QuantumProbe.Run(model, process, options, seed => new HookedTransformer(experiment.Model, device, (ulong)seed), finalStep, "transformer", observer.Info);
+        writer.WriteQuantumProbe(report.Result, report.Predicted, report.Anchors.Beliefs, report.Anchors.Weights);
+        foreach (var site in report.Result.Sites)
+        {
+            observer.Info(string.Create(CultureInfo.InvariantCulture,
+                $"quantum {site.Site,-26} RMSE {site.Rmse:G4} (held-out {site.RmseHeldout:G4})  normalised {site.NormalizedRmse:G4}  Markov-{settings.MarkovOrder} normalised {site.MarkovNormalizedRmse:G4}  cosine R² {site.CosineR2:F4} / {site.CosineR2Markov:F4}"));
+        }
     }
 
     /// <summary>The site's predicted belief of each distinct prefix (the report's order), as float32.</summary>
