@@ -319,13 +319,13 @@ public static class CutoffRegression
         return merged;
     }
 
-    // Scores every cutoff on one held-out fold: the solution for q components is built incrementally in σ order, and
-    // a cutoff keeping as many components as the previous one reuses its scores.
+    // Scores every cutoff on one held-out fold: the predictions for q components are built incrementally in σ order,
+    // and a cutoff keeping as many components as the previous one reuses its scores.
     private static void Score(TriangularSvd svd, IReadOnlyList<double> cutoffs, double[] design, double[] targets, double[] weights, int[] blockStart,
         int fold, double[,,] loss, double[,,] squared)
     {
-        int n = svd.N, k = svd.K, blocks = blockStart.Length - 1;
-        var beta = new double[n * k];
+        int k = svd.K, blocks = blockStart.Length - 1;
+        var predictions = new double[weights.Length * k];
         var sums = new double[blocks * 2];
         int built = -1;
 
@@ -335,15 +335,37 @@ public static class CutoffRegression
             int q = svd.Kept(cutoffs[c]);
             if (q != built)
             {
-                svd.AddComponents(Math.Max(built, 0), q, beta);
+                svd.AddComponentPredictions(Math.Max(built, 0), q, design, predictions);
                 built = q;
-                Distances(design, targets, weights, beta, n, k, blockStart, sums);
+                Errors(predictions, targets, weights, k, blockStart, sums);
             }
 
             for (int b = 0; b < blocks; b++)
             {
                 loss[b, fold, c] = sums[b * 2];
                 squared[b, fold, c] = sums[(b * 2) + 1];
+            }
+        }
+    }
+
+    // Per target block b: sums[2b] = Σ w‖y − ŷ‖ and sums[2b+1] = Σ w‖y − ŷ‖² over the rows.
+    private static void Errors(double[] predictions, double[] targets, double[] weights, int k, int[] blockStart, double[] sums)
+    {
+        int blocks = blockStart.Length - 1;
+        Array.Clear(sums);
+        for (int i = 0; i < weights.Length; i++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                double distance = 0;
+                for (int t = blockStart[b]; t < blockStart[b + 1]; t++)
+                {
+                    double e = targets[(i * k) + t] - predictions[(i * k) + t];
+                    distance += e * e;
+                }
+
+                sums[b * 2] += weights[i] * Math.Sqrt(distance);
+                sums[(b * 2) + 1] += weights[i] * distance;
             }
         }
     }

@@ -277,6 +277,37 @@ public sealed class TriangularSvd
         }
     }
 
+    /// <summary>
+    /// Adds the predictions of components <paramref name="from"/>..<paramref name="to"/>−1 for the rows of
+    /// <paramref name="design"/> (row-major, N columns) to <paramref name="predictions"/> (row-major, K columns):
+    /// ŷ += (A v_j) c_jᵀ / σ_j. Cost O(rows·N) per component, so scoring every cutoff costs one pass over the components.
+    /// </summary>
+    public void AddComponentPredictions(int from, int to, ReadOnlySpan<double> design, Span<double> predictions)
+    {
+        int rows = design.Length / N;
+        for (int j = from; j < to; j++)
+        {
+            double sigma = SingularValues[j];
+            if (sigma == 0)
+            {
+                continue;
+            }
+
+            var scaled = _vScaled.AsSpan(j * N, N);
+            var coefficient = _projected.AsSpan(j * K, K);
+            double inverse = 1 / (sigma * sigma);
+            for (int i = 0; i < rows; i++)
+            {
+                double h = TensorPrimitives.Dot<double>(design.Slice(i * N, N), scaled) * inverse;
+                var target = predictions.Slice(i * K, K);
+                for (int t = 0; t < K; t++)
+                {
+                    target[t] += h * coefficient[t];
+                }
+            }
+        }
+    }
+
     /// <summary>How many singular values are at least <paramref name="cutoff"/>·σ_max (the rest are zeroed).</summary>
     public int Kept(double cutoff)
     {

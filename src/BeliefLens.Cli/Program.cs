@@ -12,7 +12,7 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep"];
+    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep", "universality"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
     internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "quantum-probe"];
@@ -102,6 +102,9 @@ public static class Program
             config.AddCommand<ProbeCommand>("probe")
                 .WithDescription("linear probes from the residual stream to the belief states, with controls")
                 .WithExample("probe", "--checkpoint", "model.pt", "mess3", "--out", "out/probe");
+            config.AddCommand<UniversalityCommand>("universality")
+                .WithDescription("the quantum paper's comparison across runs: normalised RMSE, Markov and random-init controls, cosine R², geometries")
+                .WithExample("universality", "runs/mess3-lstm", "runs/mess3-gru", "--out", "out/universality");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("speed benchmarks, one JSON line each");

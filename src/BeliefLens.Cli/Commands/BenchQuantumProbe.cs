@@ -37,7 +37,9 @@ public sealed class BenchQuantumProbe : BenchCommand<BenchQuantumProbe.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         var (best, median, fit) = ProbeBenchmarks.QuantumProbe(settings.Features, repeats: settings.Runs, maxDegreeOfParallelism: settings.Threads ?? 0);
+        cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu;
         var json = new JsonObject
         {
             ["bench"] = "quantum-probe",
@@ -48,11 +50,31 @@ public sealed class BenchQuantumProbe : BenchCommand<BenchQuantumProbe.Settings>
             ["threads"] = settings.Threads ?? Environment.ProcessorCount,
             ["best_s"] = Math.Round(best.TotalSeconds, 4),
             ["median_s"] = Math.Round(median.TotalSeconds, 4),
+            ["cpu_s_per_fit"] = Math.Round(cpu.TotalSeconds / (settings.Runs + 1), 4), // includes the warm-up fit and data generation
+            ["load_average_1m"] = LoadAverage(),
             ["chosen_cutoff"] = fit.Cutoff,
             ["rmse"] = fit.Rmse,
             ["rmse_heldout"] = fit.HeldOutRmse,
         };
         Console.WriteLine(json.ToJsonString());
         return 0;
+    }
+
+    // The machine may be shared: the 1-minute load average (Linux) puts the wall time in context.
+    private static double? LoadAverage()
+    {
+        try
+        {
+            string text = File.ReadAllText("/proc/loadavg");
+            return double.Parse(text.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

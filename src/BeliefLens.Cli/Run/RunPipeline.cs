@@ -194,6 +194,23 @@ public static class RunPipeline
     }
 
     /// <summary>
+    /// Runs the quantum probe protocol on a finished run that has none yet (e.g. for <c>belieflens universality</c>), with
+    /// the run's probe settings (Markov order, random-init networks; the defaults when its protocol was "paper").
+    /// </summary>
+    public static void ProbeQuantum(string dir, IRunObserver observer, CancellationToken cancellation)
+    {
+        var directory = new RunDirectory(dir);
+        var experiment = Experiment.FromRunConfig(directory.ReadConfig());
+        if (!directory.CompleteCheckpointSteps().Contains(experiment.Training.Steps))
+        {
+            throw new BeliefLensInputException($"run '{dir}': has no final checkpoint (step {experiment.Training.Steps}); finish it first with 'belieflens run'.");
+        }
+
+        using var writer = directory.Lock("quantum probe");
+        QuantumStage(experiment, experiment.ResolveProcess(), writer, observer, cancellation);
+    }
+
+    /// <summary>
     /// The quantum paper's probe protocol on the final checkpoint (probe.protocol "quantum"), written to quantum/;
     /// skipped when already complete.
     /// </summary>
