@@ -136,7 +136,7 @@ public sealed class UniversalityCommand : BeliefLensCommand<UniversalityCommand.
     {
         public void Stage(string name, string detail) => Console.WriteLine($"{name}: {detail}");
 
-        public void Training(TrainingProgress progress)
+        public void Training(BeliefLens.Torch.TrainingProgress progress)
         {
         }
 
