@@ -318,6 +318,11 @@ public sealed class RecurrentModel : nn.Module<Tensor, Tensor>, ISequenceModel
         base.Dispose(disposing);
         if (disposing)
         {
+            foreach (var (_, parameter) in _checkpointParameters)
+            {
+                parameter.Dispose(); // wrappers named_parameters() handed out; disposing twice is a no-op
+            }
+
             _values.Dispose();
             _grads.Dispose();
             _decayMask.Dispose();
