@@ -264,7 +264,7 @@ public static class Figures
         return FigureWriter.Write([plot], 1, directory, name, caption, width, 560);
     }
 
-    /// <summary>"blocks.3.hook_resid_post" → "L3 post"; other names pass through.</summary>
+    /// <summary>"blocks.3.hook_resid_post" → "L3 post", "layers.3.hook_hidden" → "L3 hidden"; other names pass through.</summary>
     public static string ShortSite(string site)
     {
         ArgumentNullException.ThrowIfNull(site);
@@ -272,6 +272,12 @@ public static class Figures
         if (m.Success)
         {
             return $"L{m.Groups[1].Value} {m.Groups[2].Value}";
+        }
+
+        var hidden = System.Text.RegularExpressions.Regex.Match(site, @"^layers\.(\d+)\.hook_hidden$"); // a recurrent layer's output
+        if (hidden.Success)
+        {
+            return $"L{hidden.Groups[1].Value} hidden";
         }
 
         return site == "ln_final.hook_normalized" ? "ln_final" : site;

@@ -58,7 +58,10 @@ public static class ReportText
         var run = input.Experiment;
         var t = input.Training;
         var text = new StringBuilder();
-        text.Append(Inv, $"A {run.NLayers}-layer transformer (d_model {run.DModel}) was trained on {t.Tokens:N0} tokens from {input.Process.Name} in {t.WallSeconds:F0} s. ");
+        string model = run.Architecture == "transformer"
+            ? $"transformer (d_model {run.DModel})"
+            : $"{run.Architecture.ToUpperInvariant()} ({run.DModel} hidden units per layer)";
+        text.Append(Inv, $"A {run.NLayers}-layer {model} was trained on {t.Tokens:N0} tokens from {input.Process.Name} in {t.WallSeconds:F0} s. ");
         text.Append(Inv, $"Its validation loss is {t.ValidationLoss:F4} nats against the optimum of {t.LossFloor:F4} nats ({(t.ValidationLoss / t.LossFloor - 1) * 100:F2}% above the floor). ");
         text.Append(Inv, $"A linear probe on {main.Site} recovers the exact Bayesian belief states with held-out R² {main.HeldOutR2:F4} and MSE {main.HeldOutMse:G3}, ");
         text.Append(Inv, $"against {main.ShuffleMse:G3} for shuffled targets and {main.UntrainedMse:G3} for the same probe on the untrained network. ");

@@ -10,6 +10,7 @@ namespace BeliefLens.Reporting;
 /// <param name="FitFraction">Fraction of the sequences the probes were fit on; the rest are held out.</param>
 /// <param name="EmergencePanels">How many checkpoints the emergence figure shows.</param>
 /// <param name="ConfigJson">The run's resolved config.json, shown at the end of the report.</param>
+/// <param name="Architecture">transformer, rnn, lstm or gru (model.architecture).</param>
 public sealed record ExperimentFacts(
     string Name,
     string ProcessSpec,
@@ -19,7 +20,8 @@ public sealed record ExperimentFacts(
     int NCtx,
     double FitFraction,
     int EmergencePanels,
-    string ConfigJson);
+    string ConfigJson,
+    string Architecture = "transformer");
 
 /// <summary>How training ended (summary.json).</summary>
 public sealed record TrainingOutcome(double ValidationLoss, double LossFloor, long Tokens, double WallSeconds);

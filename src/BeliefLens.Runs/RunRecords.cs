@@ -18,7 +18,11 @@ public sealed record RunConfig(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Experiment = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProbeConfig? Probe = null);
 
-/// <summary>The model section (TransformerLens names; <c>normalization_type</c> is "LN" or null).</summary>
+/// <summary>
+/// The model section (TransformerLens names; <c>normalization_type</c> is "LN" or null). <c>architecture</c> (rnn, lstm
+/// or gru) and <c>ignored_fields</c> (the transformer-only fields such a model does not use) are written only for a
+/// recurrent model, so a transformer's config.json is unchanged; absent means transformer.
+/// </summary>
 public sealed record ModelConfig(
     int NLayers,
     int DModel,
@@ -29,7 +33,9 @@ public sealed record ModelConfig(
     int DVocab,
     string ActFn,
     string? NormalizationType,
-    bool AttnOnly);
+    bool AttnOnly,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Architecture = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? IgnoredFields = null);
 
 /// <summary>The training section.</summary>
 public sealed record TrainingConfig(

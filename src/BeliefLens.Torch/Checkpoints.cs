@@ -60,14 +60,31 @@ public static class Checkpoints
         return result;
     }
 
-    /// <summary>Builds a model from a config and loads a TransformerLens-named checkpoint into it.</summary>
+    /// <summary>Builds a transformer from a config and loads a TransformerLens-named checkpoint into it.</summary>
     public static HookedTransformer LoadModel(string path, TransformerConfig config, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.IsRecurrent)
+        {
+            throw new BeliefLensInputException($"model.architecture: '{path}' holds a {config.Architecture} model; this needs a transformer checkpoint.");
+        }
+
+        return (HookedTransformer)LoadSequenceModel(path, config, device);
+    }
+
+    /// <summary>Builds a model of any architecture from a config and loads its checkpoint (TransformerLens or PyTorch RNN names).</summary>
+    public static ISequenceModel LoadSequenceModel(string path, TransformerConfig config, Device? device = null)
+    {
         var state = LoadStateDict(path);
-        var model = new HookedTransformer(config, device);
+        var model = SequenceModels.Create(config, device);
         try
         {
             model.LoadStateDict(state, $"checkpoint {path}");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
         }
         finally
         {
@@ -80,7 +97,7 @@ public static class Checkpoints
         return model;
     }
 
-    internal static void SaveTraining(RunWriter writer, HookedTransformer model, FlatOptimizer optimizer, CheckpointSidecar sidecar)
+    internal static void SaveTraining(RunWriter writer, ISequenceModel model, FlatOptimizer optimizer, CheckpointSidecar sidecar)
     {
         var buffers = new Dictionary<string, Tensor> { ["first_moment"] = optimizer.FirstMoment };
         if (optimizer.SecondMoment is not null)
@@ -89,7 +106,7 @@ public static class Checkpoints
         }
 
         byte[] optimizerState = Pickle(buffers);
-        var weights = model.StateDictTransformerLens();
+        var weights = model.CheckpointStateDict();
         try
         {
             writer.WriteCheckpoint(sidecar.Step, optimizerState, sidecar, Pickle(weights));
@@ -104,7 +121,7 @@ public static class Checkpoints
     }
 
     /// <summary>Loads checkpoint <paramref name="step"/> into the model and optimizer; returns its sidecar.</summary>
-    internal static CheckpointSidecar LoadTraining(RunDirectory run, long step, HookedTransformer model, FlatOptimizer optimizer)
+    internal static CheckpointSidecar LoadTraining(RunDirectory run, long step, ISequenceModel model, FlatOptimizer optimizer)
     {
         var sidecar = run.ReadSidecar(step);
         string modelPath = run.CheckpointPath(step);

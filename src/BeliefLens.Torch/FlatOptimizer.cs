@@ -6,7 +6,7 @@ namespace BeliefLens.Torch;
 /// AdamW and SGD (with momentum) on the model's flat parameter and gradient buffers: a handful of tensor ops per
 /// step, no host round trips. Semantics follow torch.optim.AdamW / torch.optim.SGD (decoupled weight decay for AdamW,
 /// L2 added to the gradient for SGD). Optional global-norm gradient clipping, computed on the device.
-/// Weight decay shrinks only the weight matrices and embeddings (every W_*, <see cref="HookedTransformer.DecayMask"/>)
+/// Weight decay shrinks only the weight matrices and embeddings (every W_*, <see cref="ISequenceModel.DecayMask"/>)
 /// unless <see cref="TrainingOptions.WeightDecayAppliesTo"/> is "all": biases and LayerNorm gains/biases are not
 /// decayed (nanoGPT's rule: decay parameters with ≥ 2 dimensions, with TransformerLens's [H, e] attention biases
 /// counted as the biases they are).
@@ -19,7 +19,7 @@ public sealed class FlatOptimizer : IDisposable
     private readonly Tensor? _decayMask;      // bool [N]: where decay applies; null = everywhere
     private readonly Tensor? _decayMaskValues; // the same as 0/1 in the parameters' dtype (SGD's L2 term)
 
-    public FlatOptimizer(HookedTransformer model, TrainingOptions options)
+    public FlatOptimizer(ISequenceModel model, TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         _params = model.FlatParameters;

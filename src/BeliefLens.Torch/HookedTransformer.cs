@@ -24,7 +24,7 @@ namespace BeliefLens.Torch;
 /// layer share one [d, 3, H, e] segment, so the forward pass runs one fused QKV matmul. <c>to(device)</c> and
 /// <c>to(dtype)</c> move the flat buffers and re-point every parameter at them.
 /// </summary>
-public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
+public sealed class HookedTransformer : nn.Module<Tensor, Tensor>, ISequenceModel
 {
     private readonly Embed embed;
     private readonly PosEmbed pos_embed;
@@ -387,6 +387,9 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>
     /// Loads a TransformerLens-named state dict (any float dtype, any device). Every parameter must be present with
     /// its exact shape; the attn.mask / attn.IGNORE buffers are accepted and ignored; any other key is an error.
     /// </summary>
+    /// <summary>The checkpoint's state dict: <see cref="StateDictTransformerLens"/> with TransformerLens's buffers.</summary>
+    Dictionary<string, Tensor> ISequenceModel.CheckpointStateDict() => StateDictTransformerLens();
+
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict")
     {
         ArgumentNullException.ThrowIfNull(state);

@@ -36,7 +36,7 @@ public enum ExistingRun
 public sealed record TrainingRun(Process Process, string ProcessSpec, IReadOnlyDictionary<string, double> ProcessParameters,
     TransformerConfig Model, TrainingOptions Options, string Device = "cpu", string? Experiment = null, ProbeConfig? Probe = null);
 
-/// <summary>Trains a <see cref="HookedTransformer"/> on a process with checkpoints, metrics and exact validation.</summary>
+/// <summary>Trains a model (<see cref="SequenceModels.Create"/>: transformer or recurrent) on a process with checkpoints, metrics and exact validation.</summary>
 public static class Trainer
 {
     /// <summary>The run's config.json.</summary>
@@ -106,7 +106,7 @@ public static class Trainer
         var config = ResolvedConfig(run);
         long startStep = PrepareDirectory(run, directory, existing);
         int nCtx = modelConfig.NCtx;
-        using var model = new HookedTransformer(modelConfig, device, options.Seed);
+        using var model = SequenceModels.Create(modelConfig, device, options.Seed);
         using var optimizer = new FlatOptimizer(model, options);
         var source = new SequenceSource(process, options.Data, options.BatchSize, nCtx + 1, new Rng(options.Seed));
         using var validation = ValidationSet.Create(process, nCtx, options.ExactValidationLimit, options.ValidationSamples, options.Seed, device);

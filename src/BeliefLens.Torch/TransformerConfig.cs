@@ -16,25 +16,48 @@ public sealed record TransformerConfig
 {
     public static readonly IReadOnlyList<string> ActivationFunctions = ["relu", "gelu"];
 
+    /// <summary>The model families: today's transformer (the default) and three recurrent networks (<see cref="RecurrentModel"/>).</summary>
+    public static readonly IReadOnlyList<string> Architectures = [Transformer, "rnn", "lstm", "gru"];
+
+    /// <summary>Fields a recurrent architecture ignores (it uses n_layers, d_model as the hidden width, n_ctx and d_vocab).</summary>
+    public static readonly IReadOnlyList<string> TransformerOnlyFields = ["n_heads", "d_head", "d_mlp", "act_fn", "normalization_type", "attn_only"];
+
+    public const string Transformer = "transformer";
+
     public TransformerConfig(
         int nLayers, int dModel, int nHeads, int dHead, int dMlp, int nCtx, int dVocab,
-        string actFn = "relu", bool layerNorm = true, bool attnOnly = false)
+        string actFn = "relu", bool layerNorm = true, bool attnOnly = false, string architecture = Transformer)
     {
+        if (!Architectures.Contains(architecture))
+        {
+            throw new BeliefLensInputException($"model.architecture: '{architecture}' is not supported; use one of {string.Join(", ", Architectures)}.");
+        }
+
+        bool transformer = architecture == Transformer;
         Require(nLayers >= 1 && nLayers <= 1024, "n_layers", nLayers, "give a whole number from 1 to 1024");
         Require(dModel >= 1 && dModel <= 65536, "d_model", dModel, "give a positive width");
-        Require(nHeads >= 1 && nHeads <= dModel * 16, "n_heads", nHeads, "give at least one head");
-        Require(dHead >= 1 && dHead <= 65536, "d_head", dHead, "give a positive head width (e.g. d_model / n_heads)");
-        Require(attnOnly || (dMlp >= 1 && dMlp <= 1 << 20), "d_mlp", dMlp, "give a positive MLP width (e.g. 4 × d_model)");
+        Require(!transformer || (nHeads >= 1 && nHeads <= dModel * 16), "n_heads", nHeads, "give at least one head");
+        Require(!transformer || (dHead >= 1 && dHead <= 65536), "d_head", dHead, "give a positive head width (e.g. d_model / n_heads)");
+        Require(!transformer || attnOnly || (dMlp >= 1 && dMlp <= 1 << 20), "d_mlp", dMlp, "give a positive MLP width (e.g. 4 × d_model)");
         Require(nCtx >= 1 && nCtx <= 65536, "n_ctx", nCtx, "give a positive context length");
         Require(dVocab >= 1 && dVocab <= 1 << 20, "d_vocab", dVocab, "give the process's vocabulary size");
-        if (!ActivationFunctions.Contains(actFn))
+        if (transformer && !ActivationFunctions.Contains(actFn))
         {
             throw new BeliefLensInputException($"model.act_fn: '{actFn}' is not supported; use one of {string.Join(", ", ActivationFunctions)}.");
         }
 
-        (NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm, AttnOnly) =
-            (nLayers, dModel, nHeads, dHead, attnOnly ? 0 : dMlp, nCtx, dVocab, actFn, layerNorm, attnOnly);
+        (NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm, AttnOnly, Architecture) =
+            (nLayers, dModel, nHeads, dHead, attnOnly ? 0 : dMlp, nCtx, dVocab, actFn, layerNorm, attnOnly, architecture);
     }
+
+    /// <summary>transformer (the default), rnn (tanh), lstm or gru; see <see cref="Architectures"/>.</summary>
+    public string Architecture { get; }
+
+    /// <summary>An rnn, lstm or gru: n_layers × d_model hidden units, one-hot input, linear readout.</summary>
+    public bool IsRecurrent => Architecture != Transformer;
+
+    /// <summary>The fields this architecture does not use (recorded in config.json); empty for the transformer.</summary>
+    public IReadOnlyList<string> IgnoredFields => IsRecurrent ? TransformerOnlyFields : [];
 
     public int NLayers { get; }
     public int DModel { get; }
@@ -57,9 +80,22 @@ public sealed record TransformerConfig
     public static TransformerConfig PaperMess3(int dVocab = 3) => new(4, 64, 1, 8, 256, 10, dVocab);
 
     private static readonly string[] KnownFields =
-        ["n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "act_fn", "normalization_type", "attn_only"];
+        ["architecture", "n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "act_fn", "normalization_type", "attn_only", "ignored_fields"];
 
-    public JsonObject ToJson() => new()
+    /// <summary>The model section of an experiment; <c>architecture</c> and <c>ignored_fields</c> appear only for a recurrent model.</summary>
+    public JsonObject ToJson()
+    {
+        var json = TransformerFieldsJson();
+        if (IsRecurrent)
+        {
+            json.Insert(0, "architecture", Architecture);
+            json["ignored_fields"] = new JsonArray(IgnoredFields.Select(f => (JsonNode)f).ToArray());
+        }
+
+        return json;
+    }
+
+    private JsonObject TransformerFieldsJson() => new()
     {
         ["n_layers"] = NLayers,
         ["d_model"] = DModel,
@@ -74,7 +110,8 @@ public sealed record TransformerConfig
     };
 
     /// <summary>The model section of a run's config.json and of a checkpoint's sidecar.</summary>
-    public ModelConfig ToRecord() => new(NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm ? "LN" : null, AttnOnly);
+    public ModelConfig ToRecord() => new(NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm ? "LN" : null, AttnOnly,
+        IsRecurrent ? Architecture : null, IsRecurrent ? IgnoredFields.ToArray() : null);
 
     /// <summary>A model from a run's record, validated like any other (errors name <c>model.x</c>).</summary>
     public static TransformerConfig FromRecord(ModelConfig record)
@@ -87,7 +124,7 @@ public sealed record TransformerConfig
             string other => throw new BeliefLensInputException($"model.normalization_type: '{other}' is not supported; use \"LN\" or null (no normalization)."),
         };
         return new TransformerConfig(record.NLayers, record.DModel, record.NHeads, record.DHead, record.DMlp, record.NCtx, record.DVocab,
-            record.ActFn, layerNorm, record.AttnOnly);
+            record.ActFn, layerNorm, record.AttnOnly, record.Architecture ?? Transformer);
     }
 
     /// <summary>
@@ -142,14 +179,22 @@ public sealed record TransformerConfig
             throw new BeliefLensInputException($"model.{name}: must be a whole number, not {node.ToJsonString()}{where}.");
         }
 
+        string architecture = obj["architecture"] is JsonNode arch
+            ? (arch is JsonValue archValue && archValue.TryGetValue(out string? archName) ? archName! : throw new BeliefLensInputException($"model.architecture: must be a string such as \"lstm\"{where}; use one of {string.Join(", ", Architectures)}."))
+            : defaults?.Architecture ?? Transformer;
+        bool recurrent = architecture != Transformer; // ignores the transformer-only fields, so it needs no d_head arithmetic
         int nLayers = Int("n_layers") ?? defaults?.NLayers ?? throw Missing("n_layers", where);
         int dModel = Int("d_model") ?? defaults?.DModel ?? throw Missing("d_model", where);
-        int nHeads = Int("n_heads") ?? defaults?.NHeads ?? throw Missing("n_heads", where);
+        int nHeads = Int("n_heads") ?? defaults?.NHeads ?? (recurrent ? 1 : throw Missing("n_heads", where));
         int? dHeadGiven = Int("d_head");
         int dHead;
         if (dHeadGiven is int dh)
         {
             dHead = dh;
+        }
+        else if (recurrent)
+        {
+            dHead = defaults?.DHead ?? Math.Max(1, dModel / Math.Max(1, nHeads));
         }
         else if (obj.ContainsKey("d_model") || obj.ContainsKey("n_heads") || defaults is null)
         {
@@ -190,7 +235,7 @@ public sealed record TransformerConfig
             attnOnly = ao is JsonValue aov && aov.TryGetValue(out bool b) ? b : throw new BeliefLensInputException($"model.attn_only: must be true or false{where}.");
         }
 
-        return new TransformerConfig(nLayers, dModel, nHeads, dHead, dMlp, nCtx, dVocab, actFn, layerNorm, attnOnly);
+        return new TransformerConfig(nLayers, dModel, nHeads, dHead, dMlp, nCtx, dVocab, actFn, layerNorm, attnOnly, architecture);
     }
 
     /// <summary>Reads the model fields of a TransformerLens-style train_config.json, ignoring training fields.</summary>

@@ -79,13 +79,13 @@ public sealed class ValidationSet : IDisposable
     }
 
     /// <summary>Validation cross-entropy per position over the whole set (exact when <see cref="IsExact"/>), nats.</summary>
-    public double[] Evaluate(HookedTransformer model, int chunk = DefaultChunk) => _full.CrossEntropy(model, chunk);
+    public double[] Evaluate(ISequenceModel model, int chunk = DefaultChunk) => _full.CrossEntropy(model, chunk);
 
     /// <summary>
     /// Cheap mid-run estimate of <see cref="Evaluate"/> per position: on the fixed sample, the floor plus the sample's
     /// excess over its own floor (<see cref="Evaluate"/> itself when the whole set is no larger than the sample).
     /// </summary>
-    public double[] Estimate(HookedTransformer model, int chunk = DefaultChunk)
+    public double[] Estimate(ISequenceModel model, int chunk = DefaultChunk)
     {
         if (_sample is null)
         {
@@ -156,7 +156,7 @@ public sealed class ValidationSet : IDisposable
         }
 
         /// <summary>Σ_n w_n CE per position, nats; each chunk's forward pass in its own dispose scope.</summary>
-        public double[] CrossEntropy(HookedTransformer model, int chunk)
+        public double[] CrossEntropy(ISequenceModel model, int chunk)
         {
             ArgumentNullException.ThrowIfNull(model);
             using var guard = no_grad();

@@ -241,8 +241,8 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
             return 0;
         }
 
-        using var model = Checkpoints.LoadModel(checkpoint, config, device);
-        using var untrained = new HookedTransformer(config, device, info.Seed);
+        using var model = Checkpoints.LoadSequenceModel(checkpoint, config, device);
+        using var untrained = SequenceModels.Create(config, device, info.Seed);
         var report = ProbeRunner.Run(model, process, options, untrained);
         ProbeOutput.Write(report, writer);
         foreach (var site in report.Sites.Where(s => s.Warning is not null))

@@ -272,7 +272,7 @@ public sealed record Experiment(
     /// <summary>Checks the probe sites against the model now, not after training has run.</summary>
     private static void CheckSites(ProbeSettings probe, TransformerConfig model)
     {
-        var valid = HookedTransformer.ModelWidthHookNamesFor(model);
+        var valid = SequenceModels.ProbeSitesFor(model);
         foreach (string site in probe.Sites)
         {
             if (!valid.Contains(site, StringComparer.Ordinal))
@@ -287,22 +287,8 @@ public sealed record Experiment(
         }
     }
 
-    /// <summary>The residual stream after the embedding and after every block, plus the final normalised stream.</summary>
-    public static IReadOnlyList<string> DefaultSites(TransformerConfig model)
-    {
-        var sites = new List<string> { "blocks.0.hook_resid_pre" };
-        for (int l = 0; l < model.NLayers; l++)
-        {
-            sites.Add($"blocks.{l}.hook_resid_post");
-        }
-
-        if (model.LayerNorm)
-        {
-            sites.Add("ln_final.hook_normalized");
-        }
-
-        return sites;
-    }
+    /// <summary>The residual stream after the embedding and after every block, plus the final normalised stream (for a recurrent model: the input and every layer).</summary>
+    public static IReadOnlyList<string> DefaultSites(TransformerConfig model) => SequenceModels.DefaultSites(model);
 
     private static TrainingOptions ParseTraining(JsonObject? obj, TrainingOptions d)
     {

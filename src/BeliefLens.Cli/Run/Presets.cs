@@ -51,6 +51,17 @@ public static class Presets
             ["model"] = PaperModel(3),
             ["training"] = longRun ? Training(40_000, 256, 2e-3) : Training(6_000, 128, 3e-3),
         },
+
+        // The four processes of Riechers, Elliott & Shai 2025 (quantum and post-quantum representations) at its
+        // parameters, with its context of 8 and its 4 × 64 model size. Transformer by default; any architecture via
+        // --set model.architecture=rnn|lstm|gru. Default 3.1M tokens; --long 18.4M (the cap is 2·10^7 per run).
+        ["mess3-quantum"] = longRun => QuantumPaper("mess3-quantum", longRun, "mess3", new JsonObject { ["x"] = 0.05, ["alpha"] = 0.85 }, 3),
+        ["bloch-walk"] = longRun => QuantumPaper("bloch-walk", longRun, "tom_quantum", new JsonObject { ["alpha"] = 1.0, ["beta"] = Math.Sqrt(51) }, 4),
+        ["frdn"] = longRun => QuantumPaper("frdn", longRun, "fanizza", new JsonObject { ["alpha"] = 2000.0, ["lambda"] = 0.49 }, 2,
+
+            // Only 256 sequences of length 8 (510 distinct prefixes): as for rrxor, held-out fits need most of them.
+            probe: new JsonObject { ["fit_fraction"] = 0.8 }),
+        ["moon"] = longRun => QuantumPaper("moon", longRun, "post_quantum", new JsonObject { ["alpha"] = Math.E, ["beta"] = 0.5 }, 3),
     };
 
     public static IReadOnlyList<string> Names => Builders.Keys.ToArray();
@@ -68,6 +79,26 @@ public static class Presets
 
     /// <summary>About 30 validation points over the run.</summary>
     public static long EvalEveryFor(long steps) => Math.Max(10, steps / 30);
+
+    private static JsonObject QuantumPaper(string name, bool longRun, string process, JsonObject parameters, int vocab, JsonObject? probe = null)
+    {
+        var model = PaperModel(vocab);
+        model["n_ctx"] = 8;
+        var experiment = new JsonObject
+        {
+            ["experiment"] = longRun ? name + "-long" : name,
+            ["process"] = process,
+            ["process_params"] = parameters,
+            ["model"] = model,
+            ["training"] = longRun ? Training(9_000, 256, 2e-3, minLrFraction: 0.01) : Training(3_000, 128, 3e-3, minLrFraction: 0.01),
+        };
+        if (probe is not null)
+        {
+            experiment["probe"] = probe;
+        }
+
+        return experiment;
+    }
 
     private static JsonObject PaperModel(int vocab) => new()
     {

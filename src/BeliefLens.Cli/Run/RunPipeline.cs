@@ -155,13 +155,13 @@ public static class RunPipeline
         observer.Stage("probe", $"{pending.Count + (finalDone ? 0 : 1)} checkpoints");
         var device = Trainer.ParseDevice(experiment.Device);
         var inputs = ProbeInputs.Build(process, experiment.Model.NCtx, experiment.Probe.MaxSequences, experiment.Probe.Seed);
-        using var untrained = new HookedTransformer(experiment.Model, device, experiment.Training.Seed);
+        using var untrained = SequenceModels.Create(experiment.Model, device, experiment.Training.Seed);
         long tokensPerStep = (long)experiment.Training.BatchSize * experiment.Model.NCtx;
 
         foreach (long step in pending)
         {
             cancellation.ThrowIfCancellationRequested();
-            using var loaded = step == 0 ? null : Checkpoints.LoadModel(dir.CheckpointPath(step), experiment.Model, device);
+            using var loaded = step == 0 ? null : Checkpoints.LoadSequenceModel(dir.CheckpointPath(step), experiment.Model, device);
             var model = loaded ?? untrained;
             var report = ProbeRunner.Run(model, process, Options(experiment, final: false), inputs: inputs);
             SaveEmergence(writer, step, report.Sites[0]);
@@ -173,7 +173,7 @@ public static class RunPipeline
         if (!finalDone)
         {
             cancellation.ThrowIfCancellationRequested();
-            using var model = Checkpoints.LoadModel(dir.CheckpointPath(finalStep), experiment.Model, device);
+            using var model = Checkpoints.LoadSequenceModel(dir.CheckpointPath(finalStep), experiment.Model, device);
             var report = ProbeRunner.Run(model, process, Options(experiment, final: true), untrained, inputs);
             string emergenceSite = EmergenceSite(experiment.Model);
             var last = report.Sites.FirstOrDefault(s => s.Site == emergenceSite) ?? report.Sites[0];
@@ -247,7 +247,7 @@ public static class RunPipeline
     /// For a non-ergodic mixture, two more probes from the same site (<see cref="MixtureProbes"/>): the component
     /// identity (the posterior mass of each component) and the within-component belief.
     /// </summary>
-    public static MixtureResult ProbeMixture(HookedTransformer model, ProbeInputs inputs, string site, int[] componentOfState, ProbeOptions options)
+    public static MixtureResult ProbeMixture(ISequenceModel model, ProbeInputs inputs, string site, int[] componentOfState, ProbeOptions options)
     {
         var features = ProbeRunner.Activations(model, inputs, [site], Enumerable.Range(0, inputs.Length).ToArray(), options.Chunk)[site];
         var probe = MixtureProbes.Evaluate(features, inputs, componentOfState, options.Weighting, options.Seed, options.FitFraction, options.Fit);

@@ -84,7 +84,7 @@ public static class RunReport
 
         var nextToken = NpyFile.Read(run.Probe.NextTokenPath);
         var facts = new ExperimentFacts(experiment.Name, experiment.ProcessSpec, experiment.ProcessParameters, experiment.Model.NLayers, experiment.Model.DModel,
-            experiment.Model.NCtx, experiment.Probe.FitFraction, experiment.Probe.EmergencePanels, configText);
+            experiment.Model.NCtx, experiment.Probe.FitFraction, experiment.Probe.EmergencePanels, configText, experiment.Model.Architecture);
         var training = new TrainingOutcome(summary.ValidationLoss, summary.LossFloor, summary.Tokens, summary.WallSeconds);
         return new RunReportInput(facts, process, training, ReadLoss(run, summary), sites, mainSite, truth, predicted, ReadCheckpoints(run, mainSite),
             Distances(experiment, new DenseMatrix(mainPredicted, truthArray.Shape[0], states), new DenseMatrix(truthArray.Data, truthArray.Shape[0], states),

@@ -175,12 +175,12 @@ public static class ProbeOutput
         }
 
         using var untrained = steps[0] == 0
-            ? Checkpoints.LoadModel(source.CheckpointPath(0), info.Config, device)
-            : new HookedTransformer(info.Config, device, info.Seed);
+            ? Checkpoints.LoadSequenceModel(source.CheckpointPath(0), info.Config, device)
+            : SequenceModels.Create(info.Config, device, info.Seed);
         var inputs = ProbeInputs.Build(process, info.Config.NCtx, options.MaxSequences, options.Seed);
         foreach (long step in steps)
         {
-            using var model = Checkpoints.LoadModel(source.CheckpointPath(step), info.Config, device);
+            using var model = Checkpoints.LoadSequenceModel(source.CheckpointPath(step), info.Config, device);
             var report = ProbeRunner.Run(model, process, options, untrained, inputs);
             output.RecordProbe(new ProbeLine(step, source.ReadSidecar(step).Tokens, report.Sites.Select(SiteRecord).ToArray()));
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"step {step}: {string.Join("  ", report.Sites.Select(s => $"{s.Site} mse {s.InSample.Mse:G5}"))}"));

@@ -187,27 +187,17 @@ public static class ProbeRunner
     public const int DefaultChunk = 256;
 
     /// <summary>The default site: the last block's residual stream output.</summary>
-    public static string DefaultSite(TransformerConfig config) => $"blocks.{config.NLayers - 1}.hook_resid_post";
+    public static string DefaultSite(TransformerConfig config) => SequenceModels.DefaultSite(config);
 
     /// <summary>Residual-stream sites: blocks.0.hook_resid_pre, every blocks.{l}.hook_resid_post, ln_final.hook_normalized.</summary>
-    public static IReadOnlyList<string> ResidualSites(TransformerConfig config)
-    {
-        var sites = new List<string> { "blocks.0.hook_resid_pre" };
-        sites.AddRange(Enumerable.Range(0, config.NLayers).Select(l => $"blocks.{l}.hook_resid_post"));
-        if (config.LayerNorm)
-        {
-            sites.Add("ln_final.hook_normalized");
-        }
-
-        return sites;
-    }
+    public static IReadOnlyList<string> ResidualSites(TransformerConfig config) => SequenceModels.DefaultSites(config);
 
     /// <summary>Sites whose activations are [B, P, d_model] (per-head, attention-pattern and MLP-width hooks are not probe sites).</summary>
-    public static IReadOnlyList<string> ValidSites(HookedTransformer model) =>
-        HookedTransformer.ModelWidthHookNamesFor(model.Config);
+    public static IReadOnlyList<string> ValidSites(ISequenceModel model) =>
+        SequenceModels.ProbeSitesFor(model.Config);
 
     /// <summary>Checks the process and sites against the model; returns the resolved site list.</summary>
-    public static IReadOnlyList<string> ResolveSites(HookedTransformer model, Process process, ProbeOptions options)
+    public static IReadOnlyList<string> ResolveSites(ISequenceModel model, Process process, ProbeOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(process);
@@ -249,7 +239,7 @@ public static class ProbeRunner
     /// is checked to be bitwise equal to the stored one, as a causal model's are; if any is not, the features are kept
     /// row by row instead (and no fit merges rows, since <see cref="ActivationDataset.FeaturesFollowPrefixes"/> is false).
     /// </summary>
-    public static Dictionary<string, FeatureMatrix> Activations(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions,
+    public static Dictionary<string, FeatureMatrix> Activations(ISequenceModel model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions,
         int chunk = DefaultChunk, DistinctPrefixes? prefixes = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -265,11 +255,11 @@ public static class ProbeRunner
         if (stored is null)
         {
             var rows = ForwardInChunks(model, inputs, sites, positions, chunk, null)!;
-            return rows.ToDictionary(kv => kv.Key, kv => FeatureMatrix.FromSingle(kv.Value, prefixes.Rows, model.Config.DModel), StringComparer.Ordinal);
+            return rows.ToDictionary(kv => kv.Key, kv => FeatureMatrix.FromSingle(kv.Value, prefixes.Rows, SequenceModels.SiteWidth(model.Config, kv.Key)), StringComparer.Ordinal);
         }
 
         return stored.ToDictionary(kv => kv.Key,
-            kv => FeatureMatrix.Indexed(FeatureMatrix.FromSingle(kv.Value, prefixes.Count, model.Config.DModel), prefixes.RowToPrefix), StringComparer.Ordinal);
+            kv => FeatureMatrix.Indexed(FeatureMatrix.FromSingle(kv.Value, prefixes.Count, SequenceModels.SiteWidth(model.Config, kv.Key)), prefixes.RowToPrefix), StringComparer.Ordinal);
     }
 
     /// <summary>Input rows (sequence·n + position) of the kept positions, sequence by sequence.</summary>
@@ -280,12 +270,12 @@ public static class ProbeRunner
     /// Per site, float32 features per distinct prefix of <paramref name="prefixes"/> (null when a copy of some prefix
     /// differs from its first one), or per row when <paramref name="prefixes"/> is null.
     /// </summary>
-    private static Dictionary<string, float[]>? ForwardInChunks(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions,
+    private static Dictionary<string, float[]>? ForwardInChunks(ISequenceModel model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions,
         int chunk, DistinctPrefixes? prefixes)
     {
-        int count = inputs.Sequences, d = model.Config.DModel;
+        int count = inputs.Sequences;
         long storedRows = prefixes?.Count ?? (long)count * positions.Length;
-        var buffers = sites.ToDictionary(s => s, _ => new float[storedRows * d], StringComparer.Ordinal);
+        var buffers = sites.ToDictionary(s => s, s => new float[storedRows * SequenceModels.SiteWidth(model.Config, s)], StringComparer.Ordinal);
         using var positionIndex = tensor(positions.Select(p => (long)p).ToArray(), device: model.Device);
         bool consistent = true;
         for (int start = 0; start < count && consistent; start += chunk)
@@ -299,15 +289,16 @@ public static class ProbeRunner
     }
 
     /// <summary>One chunk of sequences in its own dispose scope; false when a later copy of a prefix is not bitwise equal to its first.</summary>
-    private static bool ForwardChunk(HookedTransformer model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions, Tensor positionIndex,
+    private static bool ForwardChunk(ISequenceModel model, ProbeInputs inputs, IReadOnlyList<string> sites, int[] positions, Tensor positionIndex,
         int start, int length, DistinctPrefixes? prefixes, Dictionary<string, float[]> buffers)
     {
-        int n = inputs.Length, d = model.Config.DModel, kept = positions.Length;
+        int n = inputs.Length, kept = positions.Length;
         using var scope = NewDisposeScope();
         var tokens = tensor(Array.ConvertAll(inputs.Tokens[(start * n)..((start + length) * n)], t => (long)t), [length, n], device: model.Device);
         using var cache = model.CacheActivations(tokens, sites.ToList()); // skips blocks after the last requested site
         foreach (string site in sites)
         {
+            int d = SequenceModels.SiteWidth(model.Config, site);
             var act = cache[site]; // [B, P, d]
             if (kept != n)
             {
@@ -351,7 +342,7 @@ public static class ProbeRunner
     /// fit on a seeded fraction of sequences, held-out on the rest), with the shuffled-target control, next-token probe,
     /// PCA, the distance analysis, and — when <paramref name="untrained"/> is given — the same probe on that model.
     /// </summary>
-    public static ProbeReport Run(HookedTransformer model, Process process, ProbeOptions options, HookedTransformer? untrained = null, ProbeInputs? inputs = null)
+    public static ProbeReport Run(ISequenceModel model, Process process, ProbeOptions options, ISequenceModel? untrained = null, ProbeInputs? inputs = null)
     {
         var sites = ResolveSites(model, process, options);
         inputs ??= ProbeInputs.Build(process, model.Config.NCtx, options.MaxSequences, options.Seed);

@@ -30,6 +30,10 @@ public sealed class ExperimentJsonTests
     [InlineData("rrxor")]
     [InlineData("z1r")]
     [InlineData("mess3-mixture")]
+    [InlineData("mess3-quantum")]
+    [InlineData("bloch-walk")]
+    [InlineData("frdn")]
+    [InlineData("moon")]
     public void EveryPresetParsesAndRoundTrips(string name)
     {
         foreach (bool longRun in new[] { false, true })
@@ -198,7 +202,7 @@ public sealed class ExperimentJsonTests
     [Fact]
     public void PresetsListAndUnknownPresetListsTheValidOnes()
     {
-        Assert.Equal(["mess3", "rrxor", "z1r", "mess3-mixture"], Presets.Names);
+        Assert.Equal(["mess3", "rrxor", "z1r", "mess3-mixture", "mess3-quantum", "bloch-walk", "frdn", "moon"], Presets.Names);
         var error = Assert.Throws<BeliefLensInputException>(() => Presets.Get("mess4"));
         Assert.Contains("'mess4'", error.Message, StringComparison.Ordinal);
         foreach (string name in Presets.Names)
@@ -216,6 +220,66 @@ public sealed class ExperimentJsonTests
         Assert.Equal(TransformerConfig.PaperMess3(3), mess3.Model);
         Assert.Equal(new Dictionary<string, double> { ["x"] = 0.05, ["alpha"] = 0.85 }, mess3.ProcessParameters);
         Assert.True(Experiment.FromJson(Presets.Get("mess3", longRun: true)).Training.Steps > mess3.Training.Steps);
+    }
+
+    [Theory]
+    [InlineData("mess3-quantum", "mess3", 3)]
+    [InlineData("bloch-walk", "tom_quantum", 4)]
+    [InlineData("frdn", "fanizza", 2)]
+    [InlineData("moon", "post_quantum", 3)]
+    public void QuantumPaperPresetsUseItsProcessesParametersAndModelSize(string name, string process, int vocab)
+    {
+        var expected = new Dictionary<string, Dictionary<string, double>>
+        {
+            ["mess3"] = new() { ["x"] = 0.05, ["alpha"] = 0.85 },
+            ["tom_quantum"] = new() { ["alpha"] = 1, ["beta"] = Math.Sqrt(51) },
+            ["fanizza"] = new() { ["alpha"] = 2000, ["lambda"] = 0.49 },
+            ["post_quantum"] = new() { ["alpha"] = Math.E, ["beta"] = 0.5 },
+        };
+        foreach (bool longRun in new[] { false, true })
+        {
+            var experiment = Experiment.FromJson(Presets.Get(name, longRun));
+            Assert.Equal(process, experiment.ProcessSpec);
+            Assert.Equal(expected[process], experiment.ProcessParameters);
+            Assert.Equal((TransformerConfig.Transformer, 4, 64, 8, vocab), (experiment.Model.Architecture, experiment.Model.NLayers, experiment.Model.DModel, experiment.Model.NCtx, experiment.Model.DVocab));
+            long tokens = experiment.Training.Steps * experiment.Training.BatchSize * experiment.Model.NCtx;
+            Assert.InRange(tokens, 1_000_000, 20_000_000); // a few million by default; the long run within the 2·10^7
+        }
+    }
+
+    [Theory]
+    [InlineData("rnn")]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    public void SettingTheArchitectureOnAnyPresetGivesTheRecurrentModelAndItsSites(string architecture)
+    {
+        foreach (string name in Presets.Names)
+        {
+            var json = Presets.Get(name);
+            Experiment.ApplyOverride(json, $"model.architecture={architecture}");
+            var experiment = Experiment.FromJson(json);
+            var preset = Experiment.FromJson(Presets.Get(name));
+            Assert.Equal(architecture, experiment.Model.Architecture);
+            Assert.Equal((preset.Model.NLayers, preset.Model.DModel, preset.Model.NCtx), (experiment.Model.NLayers, experiment.Model.DModel, experiment.Model.NCtx));
+            Assert.Equal(["hook_input", .. Enumerable.Range(0, preset.Model.NLayers).Select(l => $"layers.{l}.hook_hidden")], experiment.Probe.Sites);
+            Assert.Equal(experiment, Experiment.FromJson(experiment.ToJson()));
+            Assert.Equal(architecture, (string?)experiment.ToJson()["model"]!["architecture"]);
+        }
+
+        var wrongSite = Presets.Get("mess3");
+        Experiment.ApplyOverride(wrongSite, $"model.architecture={architecture}");
+        Experiment.ApplyOverride(wrongSite, "probe.sites=blocks.3.hook_resid_post");
+        Assert.StartsWith("probe.sites: 'blocks.3.hook_resid_post' is not a hook site", Rejects(wrongSite).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnUnknownArchitectureIsRejectedInOneLineNamingTheField()
+    {
+        var json = Presets.Get("mess3");
+        Experiment.ApplyOverride(json, "model.architecture=mamba");
+        var message = Rejects(json).Message;
+        Assert.Equal("model.architecture: 'mamba' is not supported; use one of transformer, rnn, lstm, gru.", message);
+        AssertOneLine(message);
     }
 
     [Theory]
