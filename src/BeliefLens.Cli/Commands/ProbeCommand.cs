@@ -285,11 +285,11 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
 
         var output = new RunDirectory(outDir);
         using var writer = output.Lock("probe --protocol quantum");
-        using var model = Checkpoints.LoadModel(checkpoint, config, device);
+        using var model = Checkpoints.LoadSequenceModel(checkpoint, config, device);
         var seeds = Enumerable.Range(0, settings.RandomInit).Select(i => settings.RandomInitSeed + i).ToArray();
         var options = new QuantumProbeOptions(settings.MarkovOrder, seeds, seed: (ulong)settings.Seed);
         var report = FlagNames.Rephrase(
-            () => QuantumProbe.Run(model, process, options, seed => new HookedTransformer(config, device, (ulong)seed), step, "transformer", Console.WriteLine),
+            () => QuantumProbe.Run(model, process, options, seed => SequenceModels.Create(config, device, (ulong)seed), step, Console.WriteLine),
             ("probe.markov_order", "--markov-order"), ("probe.random_init_seeds", "--random-init-seed"));
         writer.WriteQuantumProbe(report.Result, report.Predicted, report.Anchors.Beliefs, report.Anchors.Weights);
         Console.WriteLine($"{"site",-28} {"dims",5} {"rmse",10} {"rmse_held",10} {"random",10} {"norm",8} {"markov",10} {"m_norm",8} {"cos_r2",8} {"cos_r2_m",8}");

@@ -228,9 +228,9 @@ public static class RunPipeline
         observer.Stage("quantum probe", $"anchors to n_ctx {experiment.Model.NCtx}, Markov-{settings.MarkovOrder}, {settings.RandomInitNetworks} random-init networks");
         var device = Trainer.ParseDevice(experiment.Device);
         long finalStep = experiment.Training.Steps;
-        using var model = Checkpoints.LoadModel(dir.CheckpointPath(finalStep), experiment.Model, device);
+        using var model = Checkpoints.LoadSequenceModel(dir.CheckpointPath(finalStep), experiment.Model, device);
         var options = new QuantumProbeOptions(settings.MarkovOrder, settings.RandomInitSeeds, seed: settings.Seed);
-        var report = QuantumProbe.Run(model, process, options, seed => new HookedTransformer(experiment.Model, device, (ulong)seed), finalStep, "transformer", observer.Info);
+        var report = QuantumProbe.Run(model, process, options, seed => SequenceModels.Create(experiment.Model, device, (ulong)seed), finalStep, observer.Info);
         writer.WriteQuantumProbe(report.Result, report.Predicted, report.Anchors.Beliefs, report.Anchors.Weights);
         foreach (var site in report.Result.Sites)
         {

@@ -61,26 +61,31 @@ public sealed record QuantumProbeReport(QuantumProbeResult Result, IReadOnlyDict
 /// </summary>
 public static class QuantumProbe
 {
-    /// <summary>The transformer's quantum-protocol sites: input, every layer, final norm (when present), concat.</summary>
+    /// <summary>
+    /// The quantum-protocol sites in depth order: the input (transformer: blocks.0.hook_resid_pre, the embedding plus
+    /// position; recurrent: hook_input, the one-hot token), every layer's output (blocks.{l}.hook_resid_post /
+    /// layers.{l}.hook_hidden), the final norm (transformer with LayerNorm: ln_final.hook_normalized), and concat.
+    /// </summary>
     public static IReadOnlyList<string> Sites(TransformerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return [.. ProbeRunner.ResidualSites(config), ProbeRunner.ConcatSite];
+        return [.. SequenceModels.DefaultSites(config), ProbeRunner.ConcatSite];
     }
 
-    /// <summary>The layer outputs that the concatenated site joins.</summary>
+    /// <summary>The layer outputs that the concatenated site joins (n_layers × d_model columns).</summary>
     public static IReadOnlyList<string> LayerSites(TransformerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Enumerable.Range(0, config.NLayers).Select(l => $"blocks.{l}.hook_resid_post").ToArray();
+        return Enumerable.Range(0, config.NLayers)
+            .Select(l => config.IsRecurrent ? RecurrentModel.HiddenHook(l) : $"blocks.{l}.hook_resid_post").ToArray();
     }
 
     /// <summary>
     /// Probes <paramref name="model"/>; <paramref name="randomInit"/> builds the control network for a seed (same
-    /// architecture, random weights). <paramref name="step"/> and <paramref name="architecture"/> are recorded.
+    /// architecture, random weights). <paramref name="step"/> and the model's architecture are recorded.
     /// </summary>
-    public static QuantumProbeReport Run(HookedTransformer model, Process process, QuantumProbeOptions options, Func<long, HookedTransformer> randomInit,
-        long step, string architecture, Action<string>? log = null)
+    public static QuantumProbeReport Run(ISequenceModel model, Process process, QuantumProbeOptions options, Func<long, ISequenceModel> randomInit,
+        long step, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(process);
@@ -132,7 +137,7 @@ public static class QuantumProbe
                 CosineGeometry.RSquared(markovBeliefs, markovPrediction, anchors.Weights, options.MaxPairs, options.Seed)));
         }
 
-        var result = new QuantumProbeResult(process.Name, architecture, step, nCtx, anchors.Count, options.Regression.Folds, options.Regression.Cutoffs.Count,
+        var result = new QuantumProbeResult(process.Name, model.Config.Architecture, step, nCtx, anchors.Count, options.Regression.Folds, options.Regression.Cutoffs.Count,
             options.MarkovOrder, markov.StateCount, restarts, options.RandomInitSeeds, rows);
         return new QuantumProbeReport(result, predicted, anchors);
     }
@@ -141,7 +146,7 @@ public static class QuantumProbe
     /// Per site, the features of every anchor: the activation at the last position of its prefix, read from forward passes
     /// over the full-length sequences (stored once per distinct prefix), plus the concatenation of <paramref name="layers"/>.
     /// </summary>
-    private static Dictionary<string, FeatureMatrix> Features(HookedTransformer model, ProbeInputs inputs, AnchorSet anchors, IReadOnlyList<string> sites,
+    private static Dictionary<string, FeatureMatrix> Features(ISequenceModel model, ProbeInputs inputs, AnchorSet anchors, IReadOnlyList<string> sites,
         IReadOnlyList<string> layers)
     {
         var positions = Enumerable.Range(0, inputs.Length).ToArray();
