@@ -260,6 +260,20 @@ public sealed class AnchorSetTests
     }
 
     [Fact]
+    public void MoonAnchorsAreThePrefixesWithoutTwoResetsInARow()
+    {
+        // post_quantum forbids exactly the words containing "00" (μ0·m0 = 0): a_L = 2a_{L−1} + 2a_{L−2}, a_1 = 3, a_2 = 8.
+        var counts = new long[9];
+        (counts[1], counts[2]) = (3, 8);
+        for (int l = 3; l <= 8; l++)
+        {
+            counts[l] = (2 * counts[l - 1]) + (2 * counts[l - 2]);
+        }
+
+        Assert.Equal(counts.Sum(), AnchorSet.Create(BuiltinProcesses.Create("post_quantum"), 8).Count);
+    }
+
+    [Fact]
     public void AnchorsCarryExactBeliefsAndLeadToFullSequences()
     {
         var process = BuiltinProcesses.Create("mess3");
