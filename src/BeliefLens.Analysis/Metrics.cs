@@ -23,6 +23,12 @@ public static class Metrics
     public static double Rmse(double mse) => Math.Sqrt(mse);
 
     /// <summary>
+    /// Root mean squared distance √(Σw‖y − ŷ‖² / W): the error per point rather than per coordinate (the quantum
+    /// paper's probe RMSE, whose anchor weights sum to W = 1). <paramref name="sumSquaredDistances"/> is Σw‖y − ŷ‖².
+    /// </summary>
+    public static double RootMeanSquaredDistance(double sumSquaredDistances, double weightTotal) => Math.Sqrt(sumSquaredDistances / weightTotal);
+
+    /// <summary>
     /// Coefficient of determination R² = 1 − SSE/SST, with SST = Σw‖y−ȳ‖² the targets' spread around their (weighted)
     /// mean and <paramref name="targetSumOfSquares"/> = Σw‖y‖² their raw size. For constant targets
     /// (SST ≤ <see cref="RoundingFraction"/>·Σw‖y‖²) the result is 1 when SSE is that small too (the predictions are

@@ -45,4 +45,46 @@ public static class ProbeBenchmarks
         double mse = RegressionMetrics.Score(fit!, features_, targets_).Mse;
         return (times[0], times[times.Count / 2], mse);
     }
+
+    /// <summary>
+    /// The quantum paper's probe fit on the Mess3 anchor set at n_ctx 8 (9,840 anchors) with <paramref name="features"/>
+    /// synthetic float32 features (tanh of random projections of the beliefs plus noise, like concatenated activations):
+    /// the full 53-cutoff grid × <paramref name="folds"/> folds and the refit. Best and median of <paramref name="repeats"/>
+    /// timed fits after one warm-up; data generation is not timed.
+    /// </summary>
+    public static (TimeSpan Best, TimeSpan Median, CutoffFit Fit) QuantumProbe(int features = 256, int folds = 10, int repeats = 5, int maxDegreeOfParallelism = 0, ulong seed = 1)
+    {
+        var anchors = AnchorSet.Create(BuiltinProcesses.Mess3(), 8);
+        var rng = new Rng(seed);
+        int s = anchors.Beliefs.Cols;
+        var projection = Enumerable.Range(0, features * (s + 1)).Select(_ => rng.NextGaussian()).ToArray();
+        var x = new float[anchors.Count * features];
+        for (int a = 0; a < anchors.Count; a++)
+        {
+            for (int j = 0; j < features; j++)
+            {
+                double z = projection[j * (s + 1) + s];
+                for (int i = 0; i < s; i++)
+                {
+                    z += 3 * projection[j * (s + 1) + i] * anchors.Beliefs[a, i];
+                }
+
+                x[a * features + j] = (float)(Math.Tanh(z) + 0.01 * rng.NextGaussian());
+            }
+        }
+
+        var matrix = FeatureMatrix.FromSingle(x, anchors.Count, features);
+        var options = new CutoffRegressionOptions(folds: folds, maxDegreeOfParallelism: maxDegreeOfParallelism);
+        var fit = CutoffRegression.Fit(matrix, anchors.Beliefs, anchors.Weights, options); // warm-up (JIT)
+        var times = new List<TimeSpan>();
+        for (int i = 0; i < repeats; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            fit = CutoffRegression.Fit(matrix, anchors.Beliefs, anchors.Weights, options);
+            times.Add(watch.Elapsed);
+        }
+
+        times.Sort();
+        return (times[0], times[times.Count / 2], fit);
+    }
 }

@@ -12,10 +12,10 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep"];
+    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep", "universality"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
-    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe"];
+    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "quantum-probe"];
 
     /// <summary>The <c>sweep</c> subcommands.</summary>
     internal static readonly string[] SweepNames = ["plan", "run", "task", "status", "collect"];
@@ -102,12 +102,16 @@ public static class Program
             config.AddCommand<ProbeCommand>("probe")
                 .WithDescription("linear probes from the residual stream to the belief states, with controls")
                 .WithExample("probe", "--checkpoint", "model.pt", "mess3", "--out", "out/probe");
+            config.AddCommand<UniversalityCommand>("universality")
+                .WithDescription("the quantum paper's comparison across runs: normalised RMSE, Markov and random-init controls, cosine R², geometries")
+                .WithExample("universality", "runs/mess3-lstm", "runs/mess3-gru", "--out", "out/universality");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("speed benchmarks, one JSON line each");
                 bench.AddCommand<BenchBeliefs>("beliefs").WithDescription("exact belief enumeration (median of --runs)");
                 bench.AddCommand<BenchTrain>("train").WithDescription("training throughput of the paper's Mess3 model");
                 bench.AddCommand<BenchProbe>("probe").WithDescription("one affine fit, and probing the paper's Mess3 checkpoints");
+                bench.AddCommand<BenchQuantumProbe>("quantum-probe").WithDescription("the quantum paper's probe fit: 53 cutoffs × 10 folds on 9,840 × 256");
             });
             config.AddBranch("sweep", sweep =>
             {

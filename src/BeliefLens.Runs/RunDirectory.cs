@@ -32,6 +32,8 @@ public sealed partial class RunDirectory
     private const string ReportFile = "report.html";
     private const string LockFile = ".lock";
     private const string LockHolderFile = ".lock-holder.json";
+    private const string QuantumFolderName = "quantum";
+    private const string UniversalityFile = "universality.json";
 
     /// <summary>Suffix of a file being written; renamed to its real name when complete.</summary>
     internal const string TempSuffix = ".tmp";
@@ -62,6 +64,28 @@ public sealed partial class RunDirectory
     public string FiguresPath => Combine(FiguresFolder);
 
     public string ReportPath => Combine(ReportFile);
+
+    /// <summary>
+    /// quantum/: the quantum paper's probe protocol (<c>probe.protocol: "quantum"</c>): <c>quantum_probe.json</c> and the
+    /// anchors' arrays (true and predicted beliefs of the concatenated site, anchor weights, Markov beliefs).
+    /// </summary>
+    public string QuantumPath => Combine(QuantumFolderName);
+
+    public string QuantumProbePath => Combine(System.IO.Path.Combine(QuantumFolderName, "quantum_probe.json"));
+
+    /// <summary>quantum/beliefs_true.npy, written last: its presence marks the quantum probe complete.</summary>
+    public string QuantumTrueBeliefsPath => Combine(System.IO.Path.Combine(QuantumFolderName, "beliefs_true.npy"));
+
+    public string QuantumWeightsPath => Combine(System.IO.Path.Combine(QuantumFolderName, "anchor_weights.npy"));
+
+    public string QuantumPredictedPath(string site) => Combine(System.IO.Path.Combine(QuantumFolderName, $"beliefs_pred.{site}.npy"));
+
+    public bool HasQuantumProbe => File.Exists(QuantumProbePath) && File.Exists(QuantumTrueBeliefsPath);
+
+    public QuantumProbeResult ReadQuantumProbe() => ReadFile<QuantumProbeResult>(QuantumProbePath, "the quantum probe has not run (probe.protocol \"quantum\")");
+
+    /// <summary>universality.json of a <c>belieflens universality --out DIR</c> comparison.</summary>
+    public string UniversalityPath => Combine(UniversalityFile);
 
     internal string LockPath => Combine(LockFile);
 

@@ -152,4 +152,6 @@ public static partial class RunJson
 [JsonSerializable(typeof(ProbeLine))]
 [JsonSerializable(typeof(ProbeResult))]
 [JsonSerializable(typeof(LockHolder))]
+[JsonSerializable(typeof(QuantumProbeResult))]
+[JsonSerializable(typeof(IReadOnlyList<UniversalityRow>))]
 internal sealed partial class RunJsonContext : JsonSerializerContext;

@@ -69,7 +69,11 @@ public sealed record ProbeConfig(
     double FitFraction,
     int MaxSequences,
     int EmergencePanels,
-    [property: JsonNumberHandling(RunJson.ExactInteger)] ulong Seed);
+    [property: JsonNumberHandling(RunJson.ExactInteger)] ulong Seed,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Protocol = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? MarkovOrder = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? RandomInitNetworks = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? RandomInitSeed = null);
 
 /// <summary>One line of metrics.jsonl; the validation fields are present only on evaluation steps.</summary>
 public sealed record MetricsLine(
@@ -200,3 +204,57 @@ public sealed record MixtureScore(int Dims, double? MseInsample, double? MseHeld
 
 /// <summary>.lock-holder.json: who holds a run directory's lock, for the message that refuses a second writer.</summary>
 public sealed record LockHolder(int Pid, string Host, string Command, DateTimeOffset StartedUtc);
+
+/// <summary>
+/// quantum/quantum_probe.json: the quantum paper's probe protocol on one checkpoint (Riechers, Elliott &amp; Shai 2025,
+/// App. F): anchors, cutoff grid and folds, the Markov-order-M control, the random-init seeds, and one row per site.
+/// </summary>
+public sealed record QuantumProbeResult(
+    string Process,
+    string Architecture,
+    long Step,
+    int NCtx,
+    int Anchors,
+    int Folds,
+    int Cutoffs,
+    int MarkovOrder,
+    int MarkovStates,
+    int MarkovRestarts,
+    IReadOnlyList<long> RandomInitSeeds,
+    IReadOnlyList<QuantumSiteResult> Sites);
+
+/// <summary>
+/// One site of a quantum probe: RMSE = √(Σp‖η−η̂‖²) in-sample and cross-validated held-out, the chosen cutoff, the mean
+/// RMSE of the same probe on the random-init networks and the ratio, the same for the Markov-M beliefs, and the
+/// cosine-similarity R² of the predicted against the true geometry for both.
+/// </summary>
+public sealed record QuantumSiteResult(
+    string Site,
+    int Dims,
+    double? Rmse,
+    double? RmseHeldout,
+    double Cutoff,
+    int Rank,
+    double? RandomInitRmse,
+    double? NormalizedRmse,
+    double? MarkovRmse,
+    double? MarkovRmseHeldout,
+    double? MarkovRandomInitRmse,
+    double? MarkovNormalizedRmse,
+    double? CosineR2,
+    double? CosineR2Markov);
+
+/// <summary>One row of universality.json: one site of one run's quantum probe.</summary>
+public sealed record UniversalityRow(
+    string Run,
+    string Process,
+    string Architecture,
+    string Site,
+    double? Rmse,
+    double? RmseHeldout,
+    double? RandomInitRmse,
+    double? NormalizedRmse,
+    double? MarkovRmse,
+    double? MarkovNormalizedRmse,
+    double? CosineR2,
+    double? CosineR2Markov);

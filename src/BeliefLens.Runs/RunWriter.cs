@@ -129,6 +129,31 @@ public sealed class RunWriter : IDisposable
         WriteArray(folder.TrueBeliefsPath, trueBeliefs);
     }
 
+    /// <summary>
+    /// Writes a quantum probe: the predicted beliefs per site, the anchor weights, quantum_probe.json, and last the true
+    /// beliefs, whose presence marks it complete.
+    /// </summary>
+    public void WriteQuantumProbe(QuantumProbeResult result, IReadOnlyDictionary<string, DenseMatrix> predicted, DenseMatrix trueBeliefs,
+        ReadOnlySpan<double> anchorWeights)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(predicted);
+        CreateParent(Directory.QuantumTrueBeliefsPath);
+        File.Delete(Directory.QuantumTrueBeliefsPath); // not complete until rewritten
+        foreach (var (site, matrix) in predicted)
+        {
+            WriteArray(Directory.QuantumPredictedPath(site), matrix);
+        }
+
+        WriteArray(Directory.QuantumWeightsPath, anchorWeights, anchorWeights.Length);
+        WriteAtomically(Directory.QuantumProbePath, RunJson.Serialize(result, indented: true));
+        WriteArray(Directory.QuantumTrueBeliefsPath, trueBeliefs);
+    }
+
+    /// <summary>Writes universality.json (the rows of a cross-run comparison), atomically.</summary>
+    public void WriteUniversality(IReadOnlyList<UniversalityRow> rows) =>
+        WriteAtomically(Directory.UniversalityPath, RunJson.Serialize(rows, indented: true));
+
     /// <summary>Writes a [rows][cols] array as .npy (float64, or float32 when <paramref name="singlePrecision"/>), atomically.</summary>
     public void WriteArray(string path, DenseMatrix matrix, bool singlePrecision = false)
     {

@@ -90,6 +90,32 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
         [DefaultValue("cpu")]
         public string Device { get; init; } = "cpu";
 
+        [CommandOption("--protocol <NAME>")]
+        [Description("paper (default) or quantum: the quantum paper's anchors, 10-fold SVD-cutoff fit, random-init and Markov-M controls, on the final checkpoint")]
+        [DefaultValue("paper")]
+        public string Protocol { get; init; } = "paper";
+
+        [CommandOption("--markov-order <M>")]
+        [Description("quantum protocol: order of the Markov approximation probed as a control")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 8)]
+        [DefaultValue(3)]
+        public int MarkovOrder { get; init; } = 3;
+
+        [CommandOption("--random-init <N>")]
+        [Description("quantum protocol: random-init control networks")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1, 100)]
+        [DefaultValue(10)]
+        public int RandomInit { get; init; } = 10;
+
+        [CommandOption("--random-init-seed <S>")]
+        [Description("quantum protocol: seed of the first random-init network (the others follow)")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(0)]
+        [DefaultValue(1000L)]
+        public long RandomInitSeed { get; init; } = 1000;
+
         [CommandOption("--out <DIR>")]
         [Description("the output directory (required)")]
         public string? Out { get; init; }
@@ -179,6 +205,16 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
         bool recordedProcess = parameters.Count == 0 && processSpec == info.ProcessSpec && info.ProcessParameters is not null;
         var process = ProcessResolver.Resolve(processSpec, recordedProcess ? info.ProcessParameters! : parameters);
         var config = info.Config;
+        if (settings.Protocol == "quantum")
+        {
+            return ProbeQuantum(settings, source, checkpoint, config, process, device, outDir);
+        }
+
+        if (settings.Protocol != "paper")
+        {
+            throw new BeliefLensInputException($"--protocol: '{settings.Protocol}' is not valid; use paper or quantum.");
+        }
+
         IReadOnlyList<string>? sites = allResid
             ? ProbeRunner.ResidualSites(config)
             : sitesText?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -222,6 +258,48 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
         }
 
         Console.WriteLine($"{report.Sequences} sequences ({(report.Exhaustive ? "all nonzero-probability" : "sampled")}), weighting {weightingText}; wrote {output.ProbeAtRoot.ResultPath}");
+        return 0;
+    }
+
+    /// <summary>
+    /// The quantum paper's protocol on one checkpoint (a run directory's last complete one), written to DIR/quantum/.
+    /// </summary>
+    private static int ProbeQuantum(Settings settings, RunDirectory? source, string checkpoint, TransformerConfig config, Process process, Device device, string outDir)
+    {
+        if (settings.Sites is not null || settings.AllResid || settings.Concat || settings.Positions is not null)
+        {
+            throw new BeliefLensInputException("--protocol quantum: probes its own sites (input, every layer, final norm, concat); drop --sites/--all-resid/--concat/--positions.");
+        }
+
+        long step = 0;
+        if (source is not null)
+        {
+            var steps = source.CompleteCheckpointSteps();
+            step = steps.Count > 0 ? steps[^1] : throw new BeliefLensInputException($"--checkpoint: run '{source.Path}' has no complete checkpoint yet.");
+            checkpoint = source.CheckpointPath(step);
+        }
+        else if (RunDirectory.ReadSidecarOf(checkpoint) is { } sidecar)
+        {
+            step = sidecar.Step;
+        }
+
+        var output = new RunDirectory(outDir);
+        using var writer = output.Lock("probe --protocol quantum");
+        using var model = Checkpoints.LoadSequenceModel(checkpoint, config, device);
+        var seeds = Enumerable.Range(0, settings.RandomInit).Select(i => settings.RandomInitSeed + i).ToArray();
+        var options = new QuantumProbeOptions(settings.MarkovOrder, seeds, seed: (ulong)settings.Seed);
+        var report = FlagNames.Rephrase(
+            () => QuantumProbe.Run(model, process, options, seed => SequenceModels.Create(config, device, (ulong)seed), step, Console.WriteLine),
+            ("probe.markov_order", "--markov-order"), ("probe.random_init_seeds", "--random-init-seed"));
+        writer.WriteQuantumProbe(report.Result, report.Predicted, report.Anchors.Beliefs, report.Anchors.Weights);
+        Console.WriteLine($"{"site",-28} {"dims",5} {"rmse",10} {"rmse_held",10} {"random",10} {"norm",8} {"markov",10} {"m_norm",8} {"cos_r2",8} {"cos_r2_m",8}");
+        foreach (var s in report.Result.Sites)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Site,-28} {s.Dims,5} {s.Rmse,10:G4} {s.RmseHeldout,10:G4} {s.RandomInitRmse,10:G4} {s.NormalizedRmse,8:F4} {s.MarkovRmse,10:G4} {s.MarkovNormalizedRmse,8:F4} {s.CosineR2,8:F4} {s.CosineR2Markov,8:F4}"));
+        }
+
+        Console.WriteLine($"{report.Result.Anchors} anchors (prefixes of length 1..{report.Result.NCtx}), Markov-{report.Result.MarkovOrder} with {report.Result.MarkovStates} states, {seeds.Length} random-init networks; wrote {output.QuantumProbePath}");
         return 0;
     }
 }

@@ -12,8 +12,32 @@ public sealed record ProbeSettings
 {
     public static readonly IReadOnlyList<string> Weightings = ["paper", "prob"];
 
-    public ProbeSettings(IReadOnlyList<string> sites, bool concat = true, string weighting = "paper", double fitFraction = 0.2, int maxSequences = 131_072, int emergencePanels = 8, ulong seed = 0)
+    public static readonly IReadOnlyList<string> Protocols = ["paper", "quantum"];
+
+    public ProbeSettings(IReadOnlyList<string> sites, bool concat = true, string weighting = "paper", double fitFraction = 0.2, int maxSequences = 131_072, int emergencePanels = 8, ulong seed = 0,
+        string protocol = "paper", int markovOrder = 3, int randomInitNetworks = 10, long randomInitSeed = 1000)
     {
+        if (!Protocols.Contains(protocol))
+        {
+            throw new BeliefLensInputException($"probe.protocol: '{protocol}' is not known; use paper or quantum.");
+        }
+
+        if (markovOrder is < 1 or > 8)
+        {
+            throw new BeliefLensInputException($"probe.markov_order: {markovOrder} must lie in [1, 8] (the quantum paper uses 3).");
+        }
+
+        if (randomInitNetworks is < 1 or > 100)
+        {
+            throw new BeliefLensInputException($"probe.random_init_networks: {randomInitNetworks} must lie in [1, 100] (the quantum paper uses 10).");
+        }
+
+        if (randomInitSeed < 0)
+        {
+            throw new BeliefLensInputException("probe.random_init_seed: must be >= 0.");
+        }
+
+        (Protocol, MarkovOrder, RandomInitNetworks, RandomInitSeed) = (protocol, markovOrder, randomInitNetworks, randomInitSeed);
         if (sites.Count == 0)
         {
             throw new BeliefLensInputException("probe.sites: name at least one hook site, e.g. [\"blocks.3.hook_resid_post\"].");
@@ -50,14 +74,45 @@ public sealed record ProbeSettings
     public int EmergencePanels { get; }
     public ulong Seed { get; }
 
+    /// <summary>"paper" (the belief-geometry paper's probes) or "quantum" (also the quantum paper's protocol, quantum/).</summary>
+    public string Protocol { get; }
+
+    /// <summary>Order M of the Markov approximation the quantum protocol probes as a control.</summary>
+    public int MarkovOrder { get; }
+
+    /// <summary>Random-init control networks of the quantum protocol, seeded RandomInitSeed, RandomInitSeed+1, ….</summary>
+    public int RandomInitNetworks { get; }
+
+    public long RandomInitSeed { get; }
+
+    public bool IsQuantum => Protocol == "quantum";
+
+    /// <summary>The seeds of the random-init control networks.</summary>
+    public IReadOnlyList<long> RandomInitSeeds => Enumerable.Range(0, RandomInitNetworks).Select(i => RandomInitSeed + i).ToArray();
+
     /// <summary>Value equality, sites compared element by element (a record alone would compare the list by reference).</summary>
     public bool Equals(ProbeSettings? other) =>
         other is not null && Sites.SequenceEqual(other.Sites, StringComparer.Ordinal)
-        && (Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed) == (other.Concat, other.Weighting, other.FitFraction, other.MaxSequences, other.EmergencePanels, other.Seed);
+        && (Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed) == (other.Concat, other.Weighting, other.FitFraction, other.MaxSequences, other.EmergencePanels, other.Seed)
+        && (Protocol, MarkovOrder, RandomInitNetworks, RandomInitSeed) == (other.Protocol, other.MarkovOrder, other.RandomInitNetworks, other.RandomInitSeed);
 
-    public override int GetHashCode() => HashCode.Combine(string.Join('\n', Sites), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed);
+    public override int GetHashCode() => HashCode.Combine(string.Join('\n', Sites), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed, Protocol);
 
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
+    {
+        var json = PaperJson();
+        if (IsQuantum)
+        {
+            json["protocol"] = Protocol;
+            json["markov_order"] = MarkovOrder;
+            json["random_init_networks"] = RandomInitNetworks;
+            json["random_init_seed"] = RandomInitSeed;
+        }
+
+        return json;
+    }
+
+    private JsonObject PaperJson() => new()
     {
         ["sites"] = new JsonArray(Sites.Select(s => (JsonNode)s).ToArray()),
         ["concat"] = Concat,
@@ -68,14 +123,17 @@ public sealed record ProbeSettings
         ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
     };
 
-    /// <summary>The probe section of a run's config.json.</summary>
-    public ProbeConfig ToRecord() => new(Sites.ToArray(), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed);
+    /// <summary>The probe section of a run's config.json (the quantum fields only for the quantum protocol, so paper runs keep their shape).</summary>
+    public ProbeConfig ToRecord() => IsQuantum
+        ? new(Sites.ToArray(), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed, Protocol, MarkovOrder, RandomInitNetworks, RandomInitSeed)
+        : new(Sites.ToArray(), Concat, Weighting, FitFraction, MaxSequences, EmergencePanels, Seed);
 
     /// <summary>Settings from a run's record, validated like any other (errors name <c>probe.x</c>).</summary>
     public static ProbeSettings FromRecord(ProbeConfig record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return new ProbeSettings(record.Sites, record.Concat, record.Weighting, record.FitFraction, record.MaxSequences, record.EmergencePanels, record.Seed);
+        return new ProbeSettings(record.Sites, record.Concat, record.Weighting, record.FitFraction, record.MaxSequences, record.EmergencePanels, record.Seed,
+            record.Protocol ?? "paper", record.MarkovOrder ?? 3, record.RandomInitNetworks ?? 10, record.RandomInitSeed ?? 1000);
     }
 
     internal static ProbeSettings FromJson(JsonObject? obj, ProbeSettings defaults)
@@ -86,7 +144,7 @@ public sealed record ProbeSettings
         }
 
         var f = new JsonFields(obj, "probe");
-        f.RejectUnknown(["sites", "concat", "weighting", "fit_fraction", "max_sequences", "emergence_panels", "seed"]);
+        f.RejectUnknown(["sites", "concat", "weighting", "fit_fraction", "max_sequences", "emergence_panels", "seed", "protocol", "markov_order", "random_init_networks", "random_init_seed"]);
         return new ProbeSettings(
             f.Strings("sites") ?? defaults.Sites,
             f.Bool("concat") ?? defaults.Concat,
@@ -94,7 +152,11 @@ public sealed record ProbeSettings
             f.Double("fit_fraction") ?? defaults.FitFraction,
             f.Int("max_sequences") ?? defaults.MaxSequences,
             f.Int("emergence_panels") ?? defaults.EmergencePanels,
-            f.ULong("seed") ?? defaults.Seed);
+            f.ULong("seed") ?? defaults.Seed,
+            f.String("protocol") ?? defaults.Protocol,
+            f.Int("markov_order") ?? defaults.MarkovOrder,
+            f.Int("random_init_networks") ?? defaults.RandomInitNetworks,
+            f.Long("random_init_seed") ?? defaults.RandomInitSeed);
     }
 }
 

@@ -42,6 +42,11 @@ public static class RunPipeline
 
         Train(run, writer, resume, force && !resume, observer, cancellation);
         Probe(experiment, process, writer, observer, cancellation);
+        if (experiment.Probe.IsQuantum)
+        {
+            QuantumStage(experiment, process, writer, observer, cancellation);
+        }
+
         observer.Stage("report", "figures and report.html");
         RunReport.Render(writer, observer);
     }
@@ -186,6 +191,52 @@ public static class RunPipeline
         }
 
         WriteSummaryProbes(writer);
+    }
+
+    /// <summary>
+    /// Runs the quantum probe protocol on a finished run that has none yet (e.g. for <c>belieflens universality</c>), with
+    /// the run's probe settings (Markov order, random-init networks; the defaults when its protocol was "paper").
+    /// </summary>
+    public static void ProbeQuantum(string dir, IRunObserver observer, CancellationToken cancellation)
+    {
+        var directory = new RunDirectory(dir);
+        var experiment = Experiment.FromRunConfig(directory.ReadConfig());
+        if (!directory.CompleteCheckpointSteps().Contains(experiment.Training.Steps))
+        {
+            throw new BeliefLensInputException($"run '{dir}': has no final checkpoint (step {experiment.Training.Steps}); finish it first with 'belieflens run'.");
+        }
+
+        using var writer = directory.Lock("quantum probe");
+        QuantumStage(experiment, experiment.ResolveProcess(), writer, observer, cancellation);
+    }
+
+    /// <summary>
+    /// The quantum paper's probe protocol on the final checkpoint (probe.protocol "quantum"), written to quantum/;
+    /// skipped when already complete.
+    /// </summary>
+    private static void QuantumStage(Experiment experiment, Process process, RunWriter writer, IRunObserver observer, CancellationToken cancellation)
+    {
+        var dir = writer.Directory;
+        if (dir.HasQuantumProbe)
+        {
+            observer.Stage("quantum probe", "already complete; skipped");
+            return;
+        }
+
+        cancellation.ThrowIfCancellationRequested();
+        var settings = experiment.Probe;
+        observer.Stage("quantum probe", $"anchors to n_ctx {experiment.Model.NCtx}, Markov-{settings.MarkovOrder}, {settings.RandomInitNetworks} random-init networks");
+        var device = Trainer.ParseDevice(experiment.Device);
+        long finalStep = experiment.Training.Steps;
+        using var model = Checkpoints.LoadSequenceModel(dir.CheckpointPath(finalStep), experiment.Model, device);
+        var options = new QuantumProbeOptions(settings.MarkovOrder, settings.RandomInitSeeds, seed: settings.Seed);
+        var report = QuantumProbe.Run(model, process, options, seed => SequenceModels.Create(experiment.Model, device, (ulong)seed), finalStep, observer.Info);
+        writer.WriteQuantumProbe(report.Result, report.Predicted, report.Anchors.Beliefs, report.Anchors.Weights);
+        foreach (var site in report.Result.Sites)
+        {
+            observer.Info(string.Create(CultureInfo.InvariantCulture,
+                $"quantum {site.Site,-26} RMSE {site.Rmse:G4} (held-out {site.RmseHeldout:G4})  normalised {site.NormalizedRmse:G4}  Markov-{settings.MarkovOrder} normalised {site.MarkovNormalizedRmse:G4}  cosine R² {site.CosineR2:F4} / {site.CosineR2Markov:F4}"));
+        }
     }
 
     /// <summary>The site's predicted belief of each distinct prefix (the report's order), as float32.</summary>
