@@ -102,6 +102,9 @@ public static class Program
             config.AddCommand<ProbeCommand>("probe")
                 .WithDescription("linear probes from the residual stream to the belief states, with controls")
                 .WithExample("probe", "--checkpoint", "model.pt", "mess3", "--out", "out/probe");
+            config.AddCommand<AttentionCommand>("attention")
+                .WithDescription("how attention builds beliefs: spectrum and head count, attention by distance, OV vectors, constrained vs exact probes")
+                .WithExample("attention", "runs/mess3-attn-x0.05", "--out", "out/attention-x0.05");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("speed benchmarks, one JSON line each");
