@@ -172,6 +172,35 @@ public static class AttentionAnalysis
         return mapped;
     }
 
+    /// <summary>
+    /// The vectors minus their <paramref name="weights"/>-weighted mean. A head's softmax weights sum to 1, so a part common
+    /// to every token's OV output only adds a constant to the head's output (which the probe's intercept absorbs): OV
+    /// vectors are identified up to a common vector. The shifts satisfy <c>Σz P(z|π) Δz = 0</c>, so centring the OV
+    /// vectors with the weights P(z|π) puts them in the same gauge as Δz.
+    /// </summary>
+    public static double[][] CentreAcrossTokens(double[][] vectors, double[] weights)
+    {
+        ArgumentNullException.ThrowIfNull(vectors);
+        ArgumentNullException.ThrowIfNull(weights);
+        if (vectors.Length != weights.Length || vectors.Length == 0)
+        {
+            throw new ArgumentException($"weights: {weights.Length} for {vectors.Length} vectors.", nameof(weights));
+        }
+
+        double total = weights.Sum();
+        int d = vectors[0].Length;
+        var mean = new double[d];
+        for (int z = 0; z < vectors.Length; z++)
+        {
+            for (int i = 0; i < d; i++)
+            {
+                mean[i] += weights[z] * vectors[z][i] / total;
+            }
+        }
+
+        return vectors.Select(v => v.Select((x, i) => x - mean[i]).ToArray()).ToArray();
+    }
+
     /// <summary>Cosine of the angle between two vectors; NaN when either is zero.</summary>
     public static double Cosine(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {

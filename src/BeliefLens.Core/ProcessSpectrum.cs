@@ -206,8 +206,11 @@ public sealed class ProcessSpectrum
     /// The constrained beliefs of sequences: <paramref name="tokens"/> is flat [N, <paramref name="length"/>]; the result
     /// is flat [N·length, S], row (q·length + j) the constrained belief after tokens 0..j (d = j + 1), like the exact
     /// beliefs of the probe inputs. Throws <see cref="BeliefLensInputException"/> when the expansion is undefined.
+    /// <para>With <paramref name="softmaxNormalised"/>, each eigenvalue's sum is divided by the normaliser a softmax head
+    /// with weights |λk|ⁿ over the d keys has, <c>Z = Σ_(n&lt;d) |λk|ⁿ</c> (1 for λ = 0): what one attention layer can hold
+    /// before a later layer undoes the position-dependent scale. At d = 1 both forms are the exact belief.</para>
     /// </summary>
-    public double[] ConstrainedBeliefs(int[] tokens, int length)
+    public double[] ConstrainedBeliefs(int[] tokens, int length, bool softmaxNormalised = false)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         if (_projections is null)
@@ -223,6 +226,7 @@ public sealed class ProcessSpectrum
         int s = Process.StateCount, groups = Groups.Count;
         var output = new double[tokens.Length * s];
         var accumulated = new Complex[groups][];
+        var normaliser = new double[groups];
         for (int g = 0; g < groups; g++)
         {
             accumulated[g] = new Complex[s];
@@ -234,6 +238,8 @@ public sealed class ProcessSpectrum
             {
                 Array.Clear(a);
             }
+
+            Array.Clear(normaliser);
 
             for (int j = 0; j < length; j++)
             {
@@ -251,10 +257,12 @@ public sealed class ProcessSpectrum
                     var lambda = Groups[g].Value;
                     var a = accumulated[g];
                     var p = _projections[g][z];
+                    normaliser[g] = (Complex.Abs(lambda) * normaliser[g]) + 1;
+                    double scale = softmaxNormalised ? 1 / normaliser[g] : 1;
                     for (int i = 0; i < s; i++)
                     {
                         a[i] = (lambda * a[i]) + p[i];
-                        belief[i] += a[i].Real;
+                        belief[i] += scale * a[i].Real;
                     }
                 }
             }

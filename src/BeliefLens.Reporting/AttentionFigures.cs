@@ -10,7 +10,11 @@ public sealed record AttentionHeadView(int Layer, int Head, double LambdaFit, do
 public sealed record EigenvalueView(double Real, double Imaginary, int Multiplicity, bool Relevant, int Heads);
 
 /// <summary>A probe site's RMSE to the constrained and to the exact beliefs (held-out).</summary>
-public sealed record RmseRow(string Site, double? Constrained, double? Exact);
+public sealed record RmseRow(string Site, double? Constrained, double? Exact)
+{
+    /// <summary>RMSE to the softmax-normalised constrained beliefs.</summary>
+    public double? Normalised { get; init; }
+}
 
 /// <summary>
 /// Everything the attention figures and report section draw, computed elsewhere (Core, Analysis, the Torch runner).
@@ -37,6 +41,11 @@ public sealed record AttentionView(
     public required double[] Layer0ToExact { get; init; }
 
     public double[]? Layer0ToConstrained { get; init; }
+
+    /// <summary>The softmax-normalised constrained beliefs and layer 0's probe prediction of them.</summary>
+    public double[]? Normalised { get; init; }
+
+    public double[]? Layer0ToNormalised { get; init; }
 
     /// <summary>|λ| of each relevant nontrivial eigenvalue: the decays the theory draws (softmax can only fit |λ|).</summary>
     public IReadOnlyList<double> TheoryDecays =>
@@ -158,6 +167,11 @@ public static class AttentionFigures
             sets.Add(("Constrained beliefs", constrained, predicted, view.Rmse.FirstOrDefault(r => r.Site == "blocks.0.hook_resid_post")?.Constrained));
         }
 
+        if (view.Normalised is { } normalised && view.Layer0ToNormalised is { } predictedNormalised)
+        {
+            sets.Add(("Constrained, softmax-normalised", normalised, predictedNormalised, view.Rmse.FirstOrDefault(r => r.Site == "blocks.0.hook_resid_post")?.Normalised));
+        }
+
         var content = Figures.ContentLimits(layout, view.Exact, sets.SelectMany(t => new[] { t.Truth, t.Predicted }));
         var panels = new List<Plot>();
         foreach (var (title, truth, prediction, rmse) in sets)
@@ -172,9 +186,10 @@ public static class AttentionFigures
         }
 
         string caption = "Left: the exact belief of every prefix (grey) with layer 0's output (blocks.0.hook_resid_post) probed to it (coloured by "
-            + "the target). Right: the constrained first-order beliefs π + Σ λ^(d−s) Δ(z_s) (grey), with layer 0's output probed to them. The "
-            + "theory predicts the right-hand fit is the tighter one.";
-        return FigureWriter.Write(panels, panels.Count, directory, name, caption, 700, 660);
+            + "the target). Middle: the constrained first-order beliefs π + Σ λ^(d−s) Δ(z_s) (grey), with layer 0's output probed to them. "
+            + "Right: the same divided by the softmax normaliser Σ_(n<d) |λ|ⁿ, what a single attention layer can hold. The theory predicts the "
+            + "constrained fits are the tighter ones.";
+        return FigureWriter.Write(panels, panels.Count, directory, name, caption, 640, 640);
     }
 
     /// <summary>The eigenvalues of T in the complex plane with the unit circle; relevant ones coloured, with the predicted head count.</summary>
@@ -227,8 +242,8 @@ public static class AttentionFigures
             + (view.ConstrainedUndefined is null ? string.Empty : " " + view.ConstrainedUndefined);
         var table = new ReportTable(
             "Held-out RMSE of affine probes (fit on 20% of the sequences, probability-weighted) to the constrained and to the exact beliefs",
-            ["site", "to constrained", "to exact", "closer to"],
-            view.Rmse.Select(r => (IReadOnlyList<string>)[r.Site, F(r.Constrained ?? double.NaN), F(r.Exact ?? double.NaN),
+            ["site", "to constrained", "to constrained (softmax-normalised)", "to exact", "closer to (constrained vs exact)"],
+            view.Rmse.Select(r => (IReadOnlyList<string>)[r.Site, F(r.Constrained ?? double.NaN), F(r.Normalised ?? double.NaN), F(r.Exact ?? double.NaN),
                 r.Constrained is { } c && r.Exact is { } e ? (c < e ? "constrained" : "exact") : "—"]).ToList());
         return new ReportSection("How attention builds beliefs: the constrained update", figures.Select(f => ReportFigure.From(f)).ToList(), text, table);
     }
@@ -251,5 +266,5 @@ public static class AttentionFigures
 
     private static double Norm(double[] v) => Math.Sqrt(v.Sum(x => x * x));
 
-    private static string F(double x) => double.IsFinite(x) ? x.ToString("0.000", Inv) : "n/a";
+    private static string F(double x) => double.IsFinite(x) ? x.ToString("0.0000", Inv) : "n/a";
 }

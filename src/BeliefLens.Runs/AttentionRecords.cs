@@ -42,6 +42,19 @@ public sealed record AttentionResult(
 
     public required IReadOnlyDictionary<string, double?> ExactRmseInSample { get; init; }
 
+    /// <summary>
+    /// Held-out RMSE to the softmax-normalised constrained beliefs: each eigenvalue's sum divided by Σ_(n&lt;d) |λ|ⁿ, the
+    /// normaliser of a head with weights |λ|ⁿ (what one attention layer can hold before a later layer rescales it).
+    /// </summary>
+    public required IReadOnlyDictionary<string, double?> ConstrainedNormalisedRmse { get; init; }
+
+    /// <summary>Held-out R² per site (scale-free: the constrained beliefs spread much wider than the exact ones).</summary>
+    public required IReadOnlyDictionary<string, double?> ConstrainedR2 { get; init; }
+
+    public required IReadOnlyDictionary<string, double?> ConstrainedNormalisedR2 { get; init; }
+
+    public required IReadOnlyDictionary<string, double?> ExactR2 { get; init; }
+
     /// <summary>How every number was computed, one line each.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 }
@@ -65,6 +78,9 @@ public sealed record AttentionHeadResult(int Layer, int Head, double? LambdaFit,
 
     /// <summary>Per token, the OV vector in belief coordinates (exact-belief probe of this layer's hook_resid_post).</summary>
     public required double[][] OvBelief { get; init; }
+
+    /// <summary>OV cosines before centring the mapped OV vectors across tokens.</summary>
+    public required double?[] OvCosineUncentred { get; init; }
 
     /// <summary>OV cosines through the constrained-belief probe instead (null without constrained beliefs).</summary>
     public required double?[]? OvCosineConstrainedProbe { get; init; }

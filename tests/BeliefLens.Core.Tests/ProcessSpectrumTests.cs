@@ -162,6 +162,15 @@ public sealed class ProcessSpectrumTests
 
         // 1/3 + 1.85 · (0.075 − 1/3): after C, C the constrained belief leaves the simplex (the exact one cannot).
         Assert.Equal(-0.14458333333333334, beliefs[9], 12);
+
+        // Softmax-normalised: a head's weights λⁿ over 2 keys sum to 1 + λ, so η2 = π + (λ Δ(z1) + Δ(z2)) / (1 + λ).
+        var normalised = spectrum.ConstrainedBeliefs([0, 1, 2, 2], 2, softmaxNormalised: true);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(third + ((ab[i] - third) / (1 + lambda)), normalised[3 + i], 12);
+            Assert.Equal(third + ((cc[i] - third) / (1 + lambda)), normalised[9 + i], 12);
+            Assert.Equal(beliefs[i], normalised[i], 12); // d = 1: both are the exact belief
+        }
     }
 
     [Fact]

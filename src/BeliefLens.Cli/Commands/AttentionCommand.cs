@@ -161,10 +161,12 @@ public sealed class AttentionCommand : BeliefLensCommand<AttentionCommand.Settin
                 $"layer {h.Layer} head {h.Head}: lambda_fit {h.LambdaFit:F4} (R2 {h.FitR2:F4}; mean-profile fit {h.LambdaFitMeanProfile:F4}, R2 {h.FitR2MeanProfile:F4}), ov_cosine {string.Join(" ", h.OvCosine.Select(c => c?.ToString("F4", inv) ?? "n/a"))}"));
         }
 
-        Console.WriteLine($"{"site",-28} {"rmse_constrained",17} {"rmse_exact",11}");
+        Console.WriteLine($"{"site (held-out)",-28} {"rmse_constrained",17} {"rmse_normalised",16} {"rmse_exact",11} {"r2_constrained",15} {"r2_normalised",14} {"r2_exact",9}");
         foreach (string site in result.ExactRmse.Keys)
         {
-            Console.WriteLine(string.Create(inv, $"{site,-28} {(result.ConstrainedRmse.TryGetValue(site, out var c) ? c : null),17:F5} {result.ExactRmse[site],11:F5}"));
+            double? Get(IReadOnlyDictionary<string, double?> d) => d.TryGetValue(site, out var v) ? v : null;
+            Console.WriteLine(string.Create(inv,
+                $"{site,-28} {Get(result.ConstrainedRmse),17:F5} {Get(result.ConstrainedNormalisedRmse),16:F5} {result.ExactRmse[site],11:F5} {Get(result.ConstrainedR2),15:F4} {Get(result.ConstrainedNormalisedR2),14:F4} {Get(result.ExactR2),9:F4}"));
         }
     }
 
@@ -176,6 +178,8 @@ public sealed class AttentionCommand : BeliefLensCommand<AttentionCommand.Settin
         int maxDistance = report.ContextLength - 1;
         Dictionary<string, double?> Rmse(string target, bool heldOut) => report.Probes.Where(p => p.Target == target)
             .ToDictionary(p => p.Site, p => Finite(Metrics.Rmse(heldOut ? p.HeldOut.Mse : p.InSample.Mse)), StringComparer.Ordinal);
+        Dictionary<string, double?> R2(string target) => report.Probes.Where(p => p.Target == target)
+            .ToDictionary(p => p.Site, p => Finite(p.HeldOut.R2), StringComparer.Ordinal);
         var heads = report.Heads.Select(h => new AttentionHeadResult(h.Layer, h.Head, Finite(h.Fit.Lambda), Finite(h.Fit.R2), h.OvCosine.Select(Finite).ToArray())
         {
             AttentionByDistance = h.Fit.MeanByDistance.Select(Finite).ToArray(),
@@ -183,6 +187,7 @@ public sealed class AttentionCommand : BeliefLensCommand<AttentionCommand.Settin
             LambdaFitMeanProfile = Finite(h.Fit.MeanProfileLambda),
             FitR2MeanProfile = Finite(h.Fit.MeanProfileR2),
             OvBelief = h.OvBelief,
+            OvCosineUncentred = h.OvCosineUncentred.Select(Finite).ToArray(),
             OvCosineConstrainedProbe = h.OvCosineConstrainedProbe?.Select(Finite).ToArray(),
             OvCosineThroughLn1 = h.OvCosineThroughLn1?.Select(Finite).ToArray(),
         }).ToList();
@@ -205,13 +210,18 @@ public sealed class AttentionCommand : BeliefLensCommand<AttentionCommand.Settin
             ConstrainedUndefined = spectrum.ExpansionUndefined,
             ConstrainedRmseInSample = Rmse(AttentionRunner.Constrained, heldOut: false),
             ExactRmseInSample = Rmse(AttentionRunner.Exact, heldOut: false),
+            ConstrainedNormalisedRmse = Rmse(AttentionRunner.ConstrainedNormalised, heldOut: true),
+            ConstrainedR2 = R2(AttentionRunner.Constrained),
+            ConstrainedNormalisedR2 = R2(AttentionRunner.ConstrainedNormalised),
+            ExactR2 = R2(AttentionRunner.Exact),
             Notes =
             [
                 "eigenvalues: of T = sum_x T^(x) (Householder Hessenberg + Francis double-shift QR, float64), with multiplicity",
                 "predicted_heads: per distinct eigenvalue reached by a one-token shift: 1 if 0<lambda<1, 2 if lambda<0, 2 or 3 per complex pair (3 once the rotation passes a half-turn within n_ctx), 0 for lambda=0",
                 "lambda_fit, fit_r2: log A(q,q-n) = a_q + n log lambda over distances 1..n_ctx-1 of the probability-weighted mean hook_pattern, one intercept per query (undoes the softmax normaliser); only |lambda| can be fitted",
                 "lambda_fit_mean_profile: the single-intercept fit to the mean attention by distance (biased low by the softmax normaliser)",
-                "ov_cosine: cos(W_E[z] W_V W_O mapped through the linear part of the exact-belief probe of blocks.{l}.hook_resid_post, centred to sum 0; Delta_z = eta^(z) - pi)",
+                "ov_cosine: cos(W_E[z] W_V W_O mapped through the linear part of the exact-belief probe of blocks.{l}.hook_resid_post, centred to sum 0 and centred across tokens with weights P(z|pi) (softmax weights sum to 1, so a common part is a constant offset), Delta_z = eta^(z) - pi)",
+                "constrained_normalised_rmse: to pi + sum_k (sum_s lambda_k^(d-s) P_k Delta_(z_s)) / sum_(n<d) |lambda_k|^n, the softmax-normalised constrained beliefs",
                 "constrained_rmse, exact_rmse: held-out RMSE of affine probes (probability-weighted, fit on 20% of sequences) to the constrained (first-order) and exact beliefs",
             ],
         };
@@ -223,7 +233,10 @@ public sealed class AttentionCommand : BeliefLensCommand<AttentionCommand.Settin
         int maxDistance = report.ContextLength - 1;
         var eigenvalues = spectrum.Groups.Select(g => new EigenvalueView(g.Value.Real, g.Value.Imaginary, g.AlgebraicMultiplicity, g.Relevant, g.HeadsFor(maxDistance))).ToList();
         var heads = report.Heads.Select(h => new AttentionHeadView(h.Layer, h.Head, h.Fit.Lambda, h.Fit.R2, h.Fit.Profile, h.OvBelief, h.OvCosine)).ToList();
-        var rmse = result.ExactRmse.Keys.Select(site => new RmseRow(site, result.ConstrainedRmse.TryGetValue(site, out var c) ? c : null, result.ExactRmse[site])).ToList();
+        var rmse = result.ExactRmse.Keys.Select(site => new RmseRow(site, result.ConstrainedRmse.TryGetValue(site, out var c) ? c : null, result.ExactRmse[site])
+        {
+            Normalised = result.ConstrainedNormalisedRmse.TryGetValue(site, out var nrm) ? nrm : null,
+        }).ToList();
         return new AttentionView(spectrum.Process.Name, checkpoint, spectrum.Process.StateCount, eigenvalues, result.PredictedHeads, heads, spectrum.Stationary,
             spectrum.Shifts, rmse, spectrum.ExpansionUndefined)
         {
@@ -232,6 +245,8 @@ public sealed class AttentionCommand : BeliefLensCommand<AttentionCommand.Settin
             Weights = report.PrefixProbabilities,
             Layer0ToExact = report.Layer0ToExact.Data,
             Layer0ToConstrained = report.Layer0ToConstrained?.Data,
+            Normalised = report.NormalisedConstrainedBeliefs?.Data,
+            Layer0ToNormalised = report.Layer0ToNormalised?.Data,
         };
     }
 }

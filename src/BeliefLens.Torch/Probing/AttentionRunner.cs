@@ -7,11 +7,17 @@ namespace BeliefLens.Torch.Probing;
 /// <summary>One head: its probability-weighted mean pattern [P, P], the decay fit, and its OV output per token.</summary>
 public sealed record HeadAttention(int Layer, int Head, double[] MeanPattern, AttentionDecayFit Fit)
 {
-    /// <summary>Per token z: W_E[z]·W_V·W_O of this head, in belief coordinates through the exact-belief probe of the layer's output.</summary>
+    /// <summary>
+    /// Per token z: W_E[z]·W_V·W_O of this head, in belief coordinates through the exact-belief probe of the layer's
+    /// output, centred across tokens with the weights P(z|π) (<see cref="AttentionAnalysis.CentreAcrossTokens"/>).
+    /// </summary>
     public required double[][] OvBelief { get; init; }
 
     /// <summary>Cosine of <see cref="OvBelief"/> with Δz per token (NaN for a token without a shift).</summary>
     public required double[] OvCosine { get; init; }
+
+    /// <summary>The cosine before centring across tokens.</summary>
+    public required double[] OvCosineUncentred { get; init; }
 
     /// <summary>The same through the constrained-belief probe of the layer's output (null when there are no constrained beliefs).</summary>
     public double[]? OvCosineConstrainedProbe { get; init; }
@@ -46,6 +52,12 @@ public sealed record AttentionReport(
 
     /// <summary>Layer 0's output probed to the constrained beliefs, per distinct prefix (null without constrained beliefs).</summary>
     public DenseMatrix? Layer0ToConstrained { get; init; }
+
+    /// <summary>Per distinct prefix: the softmax-normalised constrained beliefs, or null.</summary>
+    public DenseMatrix? NormalisedConstrainedBeliefs { get; init; }
+
+    /// <summary>Layer 0's output probed to the softmax-normalised constrained beliefs, per distinct prefix, or null.</summary>
+    public DenseMatrix? Layer0ToNormalised { get; init; }
 }
 
 /// <summary>
@@ -57,6 +69,7 @@ public sealed record AttentionReport(
 public static class AttentionRunner
 {
     public const string Constrained = "constrained";
+    public const string ConstrainedNormalised = "constrained_normalised";
     public const string Exact = "exact";
 
     /// <summary>The probe sites: for each layer, hook_attn_out then hook_resid_post.</summary>
@@ -85,6 +98,10 @@ public static class AttentionRunner
         var constrained = spectrum.ExpansionUndefined is null
             ? new DenseMatrix(spectrum.ConstrainedBeliefs(inputs.Tokens, n), inputs.Rows, s)
             : null;
+        var normalised = spectrum.ExpansionUndefined is null
+            ? new DenseMatrix(spectrum.ConstrainedBeliefs(inputs.Tokens, n, softmaxNormalised: true), inputs.Rows, s)
+            : null;
+        var firstToken = BeliefMath.NextTokenDistribution(process, spectrum.Stationary);
 
         var patterns = MeanPatterns(model, inputs, chunk);
         var prefixes = DistinctPrefixes.Of(inputs.PrefixIds);
@@ -96,7 +113,7 @@ public static class AttentionRunner
         var positions = inputs.Positions();
         foreach (string site in sites)
         {
-            foreach (var (target, beliefs) in new[] { (Constrained, constrained), (Exact, (DenseMatrix?)inputs.Beliefs) })
+            foreach (var (target, beliefs) in new[] { (Constrained, constrained), (ConstrainedNormalised, normalised), (Exact, (DenseMatrix?)inputs.Beliefs) })
             {
                 if (beliefs is null)
                 {
@@ -124,15 +141,17 @@ public static class AttentionRunner
                     var fit = AttentionAnalysis.FitDecay(patterns[layer][h], n);
                     var exactProbe = ProbeOf(output, Exact)!;
                     var constrainedProbe = ProbeOf(output, Constrained);
-                    var mapped = ov[h].Select(v => AttentionAnalysis.ToBeliefCoordinates(v, exactProbe)).ToArray();
+                    double[][] Map(double[][] vectors, AffineFit probe) => vectors.Select(v => AttentionAnalysis.ToBeliefCoordinates(v, probe)).ToArray();
+                    double[][] Centred(double[][] mapped) => AttentionAnalysis.CentreAcrossTokens(mapped, firstToken);
+                    var raw = Map(ov[h], exactProbe);
+                    var mapped = Centred(raw);
                     heads.Add(new HeadAttention(layer, h, patterns[layer][h], fit)
                     {
                         OvBelief = mapped,
                         OvCosine = Cosines(mapped, spectrum),
-                        OvCosineConstrainedProbe = constrainedProbe is null ? null
-                            : Cosines(ov[h].Select(v => AttentionAnalysis.ToBeliefCoordinates(v, constrainedProbe)).ToArray(), spectrum),
-                        OvCosineThroughLn1 = ovLn is null ? null
-                            : Cosines(ovLn[h].Select(v => AttentionAnalysis.ToBeliefCoordinates(v, exactProbe)).ToArray(), spectrum),
+                        OvCosineUncentred = Cosines(raw, spectrum),
+                        OvCosineConstrainedProbe = constrainedProbe is null ? null : Cosines(Centred(Map(ov[h], constrainedProbe)), spectrum),
+                        OvCosineThroughLn1 = ovLn is null ? null : Cosines(Centred(Map(ovLn[h], exactProbe)), spectrum),
                     });
                 }
             }
@@ -153,6 +172,8 @@ public static class AttentionRunner
             PrefixProbabilities = Array.ConvertAll(prefixes.FirstRow, r => inputs.PrefixProbabilities[r]),
             Layer0ToExact = ProbeOf("blocks.0.hook_resid_post", Exact)!.Predict(layer0, prefixes.FirstRow),
             Layer0ToConstrained = ProbeOf("blocks.0.hook_resid_post", Constrained)?.Predict(layer0, prefixes.FirstRow),
+            NormalisedConstrainedBeliefs = normalised?.SelectRows(prefixes.FirstRow),
+            Layer0ToNormalised = ProbeOf("blocks.0.hook_resid_post", ConstrainedNormalised)?.Predict(layer0, prefixes.FirstRow),
         };
     }
 
