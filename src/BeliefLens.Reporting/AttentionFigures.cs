@@ -172,10 +172,11 @@ public static class AttentionFigures
             sets.Add(("Constrained, softmax-normalised", normalised, predictedNormalised, view.Rmse.FirstOrDefault(r => r.Site == "blocks.0.hook_resid_post")?.Normalised));
         }
 
-        var content = Figures.ContentLimits(layout, view.Exact, sets.SelectMany(t => new[] { t.Truth, t.Predicted }));
         var panels = new List<Plot>();
         foreach (var (title, truth, prediction, rmse) in sets)
         {
+            // Each panel on its own scale: the unnormalised constrained beliefs spread far beyond the simplex.
+            var content = Figures.ContentLimits(layout, truth, [prediction]);
             var plot = FigureStyle.NewGeometryPlot(title, $"layer-0 probe RMSE {F(rmse ?? double.NaN)}", string.Empty);
             var points = layout.Project(truth);
             var cloud = plot.Add.Markers(points.Xs, points.Ys, MarkerShape.FilledCircle, 3, Colors.Gray.WithAlpha(0.35));
