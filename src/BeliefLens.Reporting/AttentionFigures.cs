@@ -217,7 +217,7 @@ public static class AttentionFigures
                 var label = plot.Add.Text($"{FormatValue(e)}{(e.Multiplicity > 1 ? $" ×{e.Multiplicity}" : string.Empty)}{(e.Heads > 0 ? $", {e.Heads} head{(e.Heads > 1 ? "s" : string.Empty)}" : string.Empty)}", e.Real, e.Imaginary);
                 label.LabelFontSize = 13;
                 label.LabelOffsetX = 8;
-                label.LabelOffsetY = -8;
+                label.LabelOffsetY = relevant ? -30 : 10; // relevant labels above, the others below: near values do not overlap
             }
         }
 
@@ -243,11 +243,14 @@ public static class AttentionFigures
             + (view.ConstrainedUndefined is null ? string.Empty : " " + view.ConstrainedUndefined);
         var table = new ReportTable(
             "Held-out RMSE of affine probes (fit on 20% of the sequences, probability-weighted) to the constrained and to the exact beliefs",
-            ["site", "to constrained", "to constrained (softmax-normalised)", "to exact", "closer to (constrained vs exact)"],
-            view.Rmse.Select(r => (IReadOnlyList<string>)[r.Site, F(r.Constrained ?? double.NaN), F(r.Normalised ?? double.NaN), F(r.Exact ?? double.NaN),
-                r.Constrained is { } c && r.Exact is { } e ? (c < e ? "constrained" : "exact") : "—"]).ToList());
+            ["site", "to constrained", "to constrained (softmax-normalised)", "to exact", "closest"],
+            view.Rmse.Select(r => (IReadOnlyList<string>)[r.Site, F(r.Constrained ?? double.NaN), F(r.Normalised ?? double.NaN), F(r.Exact ?? double.NaN), Closest(r)]).ToList());
         return new ReportSection("How attention builds beliefs: the constrained update", figures.Select(f => ReportFigure.From(f)).ToList(), text, table);
     }
+
+    private static string Closest(RmseRow r) =>
+        new[] { ("constrained", r.Constrained), ("constrained, normalised", r.Normalised), ("exact", r.Exact) }
+            .Where(t => t.Item2 is not null).OrderBy(t => t.Item2).Select(t => t.Item1).FirstOrDefault() ?? "—";
 
     private static string FormatValue(EigenvalueView e) =>
         Math.Abs(e.Imaginary) < 1e-9 ? F(e.Real) : $"{F(e.Real)}{(e.Imaginary < 0 ? "−" : "+")}{F(Math.Abs(e.Imaginary))}i";
