@@ -12,7 +12,7 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep", "universality"];
+    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "attention", "universality", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
     internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "quantum-probe"];
@@ -105,6 +105,9 @@ public static class Program
             config.AddCommand<UniversalityCommand>("universality")
                 .WithDescription("the quantum paper's comparison across runs: normalised RMSE, Markov and random-init controls, cosine R², geometries")
                 .WithExample("universality", "runs/mess3-lstm", "runs/mess3-gru", "--out", "out/universality");
+            config.AddCommand<AttentionCommand>("attention")
+                .WithDescription("how attention builds beliefs: spectrum and head count, attention by distance, OV vectors, constrained vs exact probes")
+                .WithExample("attention", "runs/mess3-attn-x0.05", "--out", "out/attention-x0.05");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("speed benchmarks, one JSON line each");

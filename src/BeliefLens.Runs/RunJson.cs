@@ -154,4 +154,5 @@ public static partial class RunJson
 [JsonSerializable(typeof(LockHolder))]
 [JsonSerializable(typeof(QuantumProbeResult))]
 [JsonSerializable(typeof(IReadOnlyList<UniversalityRow>))]
+[JsonSerializable(typeof(AttentionResult))]
 internal sealed partial class RunJsonContext : JsonSerializerContext;

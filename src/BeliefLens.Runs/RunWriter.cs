@@ -38,6 +38,8 @@ public sealed class RunWriter : IDisposable
 
     public void WriteSummary(RunSummary summary) => WriteAtomically(Directory.SummaryPath, RunJson.Serialize(summary, indented: true));
 
+    public void WriteAttention(AttentionResult result) => WriteAtomically(Directory.AttentionPath, RunJson.Serialize(result, indented: true));
+
     /// <summary>
     /// Writes checkpoint <paramref name="step"/>: the optimizer state, then the sidecar, then the model, each atomically.
     /// The model file comes last, so a checkpoint is complete exactly when all three exist.

@@ -21,6 +21,7 @@ public sealed class CommandLineTests
         [typeof(PlotBeliefsCommand)] = ["plot-beliefs"],
         [typeof(TrainCommand)] = ["train"],
         [typeof(ProbeCommand)] = ["probe"],
+        [typeof(AttentionCommand)] = ["attention"],
         [typeof(BenchBeliefs)] = ["bench", "beliefs"],
         [typeof(BenchTrain)] = ["bench", "train"],
         [typeof(BenchProbe)] = ["bench", "probe"],

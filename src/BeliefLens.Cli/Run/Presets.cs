@@ -62,6 +62,13 @@ public static class Presets
             // Only 256 sequences of length 8 (510 distinct prefixes): as for rrxor, held-out fits need most of them.
             probe: new JsonObject { ["fit_fraction"] = 0.8 }),
         ["moon"] = longRun => QuantumPaper("moon", longRun, "post_quantum", new JsonObject { ["alpha"] = Math.E, ["beta"] = 0.5 }, 3),
+        // The constrained-belief-update grid (`belieflens attention`, Piotrowski et al. 2025): one attention-only layer,
+        // so layer 0's output is the embedding plus attention and nothing in the layer can correct the first-order update.
+        ["mess3-attn-x0.05"] = longRun => AttentionGrid("mess3-attn-x0.05", 0.05, heads: 1, longRun),
+        ["mess3-attn-x0.15"] = longRun => AttentionGrid("mess3-attn-x0.15", 0.15, heads: 1, longRun),
+        ["mess3-attn-x0.25"] = longRun => AttentionGrid("mess3-attn-x0.25", 0.25, heads: 1, longRun),
+        ["mess3-attn-x0.5-1h"] = longRun => AttentionGrid("mess3-attn-x0.5-1h", 0.5, heads: 1, longRun),
+        ["mess3-attn-x0.5-2h"] = longRun => AttentionGrid("mess3-attn-x0.5-2h", 0.5, heads: 2, longRun),
     };
 
     public static IReadOnlyList<string> Names => Builders.Keys.ToArray();
@@ -106,7 +113,24 @@ public static class Presets
         ["n_ctx"] = 10, ["d_vocab"] = vocab, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = false,
     };
 
-    private static JsonObject Training(long steps, int batch, double lr, double minLrFraction = 0.1) => new()
+    /// <summary>
+    /// Mess3(x, α 0.85) on a 1-layer attention-only transformer (d_model 64, heads of d_head 8, LN, n_ctx 10). Sized for
+    /// a loaded 2-core CPU: 1,500 steps of 128 sequences = 1.92M tokens (--long: 6,000 steps, 7.68M tokens).
+    /// </summary>
+    private static JsonObject AttentionGrid(string name, double x, int heads, bool longRun) => new()
+    {
+        ["experiment"] = longRun ? name + "-long" : name,
+        ["process"] = "mess3",
+        ["process_params"] = new JsonObject { ["x"] = x, ["alpha"] = 0.85 },
+        ["model"] = new JsonObject
+        {
+            ["n_layers"] = 1, ["d_model"] = 64, ["n_heads"] = heads, ["d_head"] = 8, ["d_mlp"] = 0,
+            ["n_ctx"] = 10, ["d_vocab"] = 3, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = true,
+        },
+        ["training"] = Training(longRun ? 6_000 : 1_500, 128, 3e-3, minLrFraction: 0.01, logCheckpoints: 4),
+    };
+
+    private static JsonObject Training(long steps, int batch, double lr, double minLrFraction = 0.1, int logCheckpoints = 12) => new()
     {
         ["steps"] = steps,
         ["batch_size"] = batch,
@@ -117,6 +141,6 @@ public static class Presets
         ["warmup_steps"] = WarmupFor(steps),
         ["eval_every"] = EvalEveryFor(steps),
         ["checkpoint_every"] = 0,
-        ["log_checkpoints"] = 12,
+        ["log_checkpoints"] = logCheckpoints,
     };
 }

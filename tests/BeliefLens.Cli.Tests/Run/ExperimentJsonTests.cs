@@ -34,6 +34,8 @@ public sealed class ExperimentJsonTests
     [InlineData("bloch-walk")]
     [InlineData("frdn")]
     [InlineData("moon")]
+    [InlineData("mess3-attn-x0.05")]
+    [InlineData("mess3-attn-x0.5-2h")]
     public void EveryPresetParsesAndRoundTrips(string name)
     {
         foreach (bool longRun in new[] { false, true })
@@ -202,7 +204,10 @@ public sealed class ExperimentJsonTests
     [Fact]
     public void PresetsListAndUnknownPresetListsTheValidOnes()
     {
-        Assert.Equal(["mess3", "rrxor", "z1r", "mess3-mixture", "mess3-quantum", "bloch-walk", "frdn", "moon"], Presets.Names);
+        Assert.Equal(
+            ["mess3", "rrxor", "z1r", "mess3-mixture", "mess3-quantum", "bloch-walk", "frdn", "moon",
+             "mess3-attn-x0.05", "mess3-attn-x0.15", "mess3-attn-x0.25", "mess3-attn-x0.5-1h", "mess3-attn-x0.5-2h"],
+            Presets.Names);
         var error = Assert.Throws<BeliefLensInputException>(() => Presets.Get("mess4"));
         Assert.Contains("'mess4'", error.Message, StringComparison.Ordinal);
         foreach (string name in Presets.Names)
