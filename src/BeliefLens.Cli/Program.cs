@@ -12,10 +12,10 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep"];
+    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "dimension", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
-    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe"];
+    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "dimension"];
 
     /// <summary>The <c>sweep</c> subcommands.</summary>
     internal static readonly string[] SweepNames = ["plan", "run", "task", "status", "collect"];
@@ -102,12 +102,17 @@ public static class Program
             config.AddCommand<ProbeCommand>("probe")
                 .WithDescription("linear probes from the residual stream to the belief states, with controls")
                 .WithExample("probe", "--checkpoint", "model.pt", "mess3", "--out", "out/probe");
+            config.AddCommand<DimensionCommand>("dimension")
+                .WithDescription("fractal dimension of the belief geometry: h_μ, Lyapunov spectrum, d_LY, box-counting and correlation dimensions")
+                .WithExample("dimension", "mess3", "--param", "x=0.15", "--param", "alpha=0.6")
+                .WithExample("dimension", "runs/mess3");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("speed benchmarks, one JSON line each");
                 bench.AddCommand<BenchBeliefs>("beliefs").WithDescription("exact belief enumeration (median of --runs)");
                 bench.AddCommand<BenchTrain>("train").WithDescription("training throughput of the paper's Mess3 model");
                 bench.AddCommand<BenchProbe>("probe").WithDescription("one affine fit, and probing the paper's Mess3 checkpoints");
+                bench.AddCommand<BenchDimension>("dimension").WithDescription("chaos-game steps of the belief IFS with the Lyapunov spectrum (median of --runs)");
             });
             config.AddBranch("sweep", sweep =>
             {
