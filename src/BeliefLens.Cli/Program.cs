@@ -12,7 +12,7 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "dimension", "bench", "sweep"];
+    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "intervene", "dimension", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
     internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "dimension"];
@@ -102,6 +102,10 @@ public static class Program
             config.AddCommand<ProbeCommand>("probe")
                 .WithDescription("linear probes from the residual stream to the belief states, with controls")
                 .WithExample("probe", "--checkpoint", "model.pt", "mess3", "--out", "out/probe");
+            config.AddCommand<InterveneCommand>("intervene")
+                .WithDescription("belief steering along the probe's subspace with random, orthogonal and full-patch controls; kernel steering (transformers)")
+                .WithExample("intervene", "runs/mess3", "--out", "out/steer")
+                .WithExample("intervene", "--checkpoint", "model.pt", "rrxor", "--site", "blocks.3.hook_resid_post", "--out", "out/steer-rrxor");
             config.AddCommand<DimensionCommand>("dimension")
                 .WithDescription("fractal dimension of the belief geometry: h_μ, Lyapunov spectrum, d_LY, box-counting and correlation dimensions")
                 .WithExample("dimension", "mess3", "--param", "x=0.15", "--param", "alpha=0.6")
