@@ -48,6 +48,13 @@ public sealed class InterveneCommand : BeliefLensCommand<InterveneCommand.Settin
         [DefaultValue(0L)]
         public long Seed { get; init; }
 
+        [CommandOption("--max-sequences <N>")]
+        [Description("the probe is refitted on all sequences of length n_ctx when there are at most this many, else on this many sampled")]
+        [TypeConverter(typeof(LongValueConverter))]
+        [Bounds(1)]
+        [DefaultValue(1L << 20)]
+        public long MaxSequences { get; init; } = 1L << 20;
+
         [CommandOption("--out <DIR>")]
         [Description("where interventions.json, figures/ and report.html go (required)")]
         public string? Out { get; init; }
@@ -142,7 +149,7 @@ public sealed class InterveneCommand : BeliefLensCommand<InterveneCommand.Settin
         using var model = Checkpoints.LoadModel(checkpointPath, info.Config);
         model.eval();
         Console.WriteLine($"fitting probes at {sites.Count} sites of {checkpointPath} …");
-        var probes = BeliefSteering.FitProbes(model, process, sites);
+        var probes = BeliefSteering.FitProbes(model, process, sites, settings.MaxSequences, seed);
         var pairs = PrefixPairs.BeliefPairs(process, settings.Pairs, info.Config.NCtx, seed);
         var kernelPairs = PrefixPairs.KernelPairs(process, settings.Pairs, info.Config.NCtx - 1, seed + 1);
         var results = new List<SiteSteering>();
