@@ -128,7 +128,6 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
 
         var config = run.ReadConfig();
         var process = ProcessResolver.Resolve(config.Process, config.ProcessParams);
-        var report = BeliefDimensions.ForProcess(process, ifsOptions, settings.Depth).Report;
         if (!run.Probe.IsComplete)
         {
             throw new BeliefLensInputException($"target: {run.Path} has no finished probe (probe/probe.json); run 'belieflens run' on it first, or give the process name to measure the exact beliefs only.");
@@ -146,6 +145,7 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
 
         double rmse = metrics.RmseHeldout ?? metrics.RmseInsample
             ?? throw new BeliefLensInputException($"--site: the probe of {site} has no RMSE in probe.json; rerun the probe.");
+        var report = BeliefDimensions.ForProcess(process, ifsOptions, settings.Depth).Report;
         var truth = NpyFile.Read(run.Probe.TrueBeliefsPath);
         var predicted = NpyFile.Read(predictedPath);
         var weights = NpyFile.Read(run.Probe.PrefixProbabilityPath).Data;
