@@ -94,6 +94,25 @@ public sealed class CausalCommandTests(TinyRunFixture run) : IClassFixture<TinyR
     }
 
     [Fact]
+    public void DimensionOfAProbeFolderKeepsEachPrefixOnce()
+    {
+        string checkpoint = Directory.GetFiles(Path.Combine(run.RunDir, "checkpoints"), "step_*.pt").Where(f => !f.EndsWith(".optim.pt", StringComparison.Ordinal)).Max()!;
+        string folder = run.Combine("probe-folder");
+        var (probeCode, _, probeError) = Tests.Run.Cli.Run("probe", "--checkpoint", checkpoint, "--out", folder);
+        Assert.True(probeCode == 0, probeError);
+        AssertOneLineError(Tests.Run.Cli.Run("dimension", folder), "--process: a probe folder does not record");
+        var (code, output, error) = Tests.Run.Cli.Run("dimension", folder, "--process", "mess3", "--steps", "20000", "--depth", "8");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var clouds = json.RootElement.GetProperty("clouds").EnumerateArray().ToList();
+        Assert.Equal(3, clouds.Count);
+
+        // n_ctx 4: the probe sampled or enumerated sequences of length 4; distinct prefixes of lengths 1..4 number at most 3 + 9 + 27 + 81.
+        Assert.InRange(clouds[2].GetProperty("points").GetInt32(), 4, 120);
+        Assert.Equal(clouds[1].GetProperty("points").GetInt32(), clouds[2].GetProperty("points").GetInt32());
+    }
+
+    [Fact]
     public void DimensionOfAProcessPrintsJsonWithoutLoadingTorchSharp()
     {
         bool loadedBefore = AppDomain.CurrentDomain.GetAssemblies().Any(IsTorchSharp);

@@ -53,6 +53,10 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
         [Description("for a run directory: the probe site whose predicted cloud is measured (default: the last block's residual stream)")]
         public string? Site { get; init; }
 
+        [CommandOption("--process <NAME>")]
+        [Description("for a 'probe --checkpoint … --out DIR' folder: the process the probed model was trained on (a run directory records its own)")]
+        public string? Process { get; init; }
+
         [CommandOption("--out <FILE.json>")]
         [Description("write the JSON here instead of printing it")]
         public string? Out { get; init; }
@@ -81,7 +85,19 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
         var run = Directory.Exists(target) ? new RunDirectory(target) : null;
         if (run is not null && !run.HoldsRun)
         {
-            throw new BeliefLensInputException($"target: '{target}' is a directory but holds no run (no config.json); give a run directory, a process or a .json spec.");
+            if (!run.ProbeAtRoot.IsComplete)
+            {
+                throw new BeliefLensInputException($"target: '{target}' is a directory but holds no run (no config.json) and no probe (probe.json); give a run directory, a probe folder, a process or a .json spec.");
+            }
+
+            var folderReport = ForProbeFolder(run.ProbeAtRoot, settings, ifsOptions);
+            Emit(JsonSerializer.Serialize(folderReport, JsonOptions) + "\n", settings.Out);
+            return 0;
+        }
+
+        if (settings.Process is not null)
+        {
+            throw new BeliefLensInputException("--process: only for a probe folder; give the process as the target instead.");
         }
 
         DimensionReport report;
@@ -106,7 +122,13 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
             writer.WriteText(run.DimensionPath, json);
         }
 
-        if (settings.Out is string output)
+        Emit(json, settings.Out);
+        return 0;
+    }
+
+    private static void Emit(string json, string? output)
+    {
+        if (output is not null)
         {
             CsvFiles.WriteAtomically(output, w => w.Write(json));
             Console.WriteLine($"wrote {output}");
@@ -115,8 +137,52 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
         {
             Console.Write(json);
         }
+    }
 
-        return 0;
+    /// <summary>
+    /// A probe of one checkpoint ('probe --checkpoint F.pt P --out DIR'): its arrays hold one row per (sequence,
+    /// position), so a prefix shared by many sequences repeats. Rows identical in both the true and the predicted belief
+    /// are one prefix (a causal model predicts a prefix the same way wherever it occurs) and are kept once, with that
+    /// prefix's probability.
+    /// </summary>
+    private static DimensionReport ForProbeFolder(RunDirectory.ProbeFolder folder, Settings settings, IfsOptions ifsOptions)
+    {
+        if (settings.Process is null)
+        {
+            throw new BeliefLensInputException("--process: a probe folder does not record a resolvable process; name it, e.g. --process mess3.");
+        }
+
+        var process = ProcessResolver.Resolve(settings.Process, settings.Parameters);
+        var result = folder.ReadResult();
+        var metrics = settings.Site is string wanted
+            ? result.Sites.FirstOrDefault(s => s.Site == wanted) ?? throw new BeliefLensInputException($"--site: {wanted} was not probed in {folder.ResultPath}; probed sites: {string.Join(", ", result.Sites.Select(s => s.Site))}.")
+            : result.Sites[0];
+        double rmse = metrics.RmseHeldout ?? metrics.RmseInsample
+            ?? throw new BeliefLensInputException($"--site: the probe of {metrics.Site} has no RMSE in probe.json; rerun the probe.");
+        var truth = NpyFile.Read(folder.TrueBeliefsPath);
+        var predicted = NpyFile.Read(folder.PredictedPath(metrics.Site));
+        var probability = NpyFile.Read(folder.PrefixProbabilityPath).Data;
+        int dims = truth.Shape[1];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var keptTruth = new List<double>();
+        var keptPredicted = new List<double>();
+        var weights = new List<double>();
+        for (int r = 0; r < probability.Length; r++)
+        {
+            var t = truth.Data.AsSpan(r * dims, dims);
+            var p = predicted.Data.AsSpan(r * dims, dims);
+            string key = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t)) + Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p));
+            if (seen.Add(key))
+            {
+                keptTruth.AddRange(t.ToArray());
+                keptPredicted.AddRange(p.ToArray());
+                weights.Add(probability[r]);
+            }
+        }
+
+        var report = BeliefDimensions.ForProcess(process, ifsOptions, settings.Depth).Report;
+        var w = weights.ToArray();
+        return BeliefDimensions.WithPredictions(report, metrics.Site, new WeightedCloud([.. keptPredicted], w, dims), new WeightedCloud([.. keptTruth], w, dims), rmse, ifsOptions.Seed);
     }
 
     private static DimensionReport ForRun(RunDirectory run, Settings settings, IfsOptions ifsOptions)
