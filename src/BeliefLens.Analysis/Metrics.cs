@@ -87,4 +87,27 @@ public static class Metrics
         double sse = Math.Max(syy - (sxy * sxy / sxx), 0);
         return syy <= RoundingFraction * rawY ? RSquared(sse, syy, rawY) : Math.Clamp(sxy * sxy / (sxx * syy), 0, 1);
     }
+
+    /// <summary>
+    /// KL(p ‖ q) = Σ p (ln p − ln q) in nats, over the entries where p &gt; 0, with q given as log-probabilities (a model's
+    /// log-softmax, so tiny q need no exp): the extra loss of predicting with q when the data follow p.
+    /// </summary>
+    public static double KlDivergence(ReadOnlySpan<double> p, ReadOnlySpan<double> logQ)
+    {
+        if (p.Length != logQ.Length)
+        {
+            throw new BeliefLensInputException($"p, q: need equal lengths (got {p.Length} and {logQ.Length}).");
+        }
+
+        double kl = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (p[i] > 0)
+            {
+                kl += p[i] * (Math.Log(p[i]) - logQ[i]);
+            }
+        }
+
+        return Math.Max(kl, 0); // rounding can leave −1e-17 for q = p
+    }
 }

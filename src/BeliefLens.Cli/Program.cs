@@ -12,10 +12,11 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "attention", "universality", "bench", "sweep"];
+    internal static readonly string[] CommandNames =
+        ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "attention", "universality", "intervene", "dimension", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
-    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "quantum-probe"];
+    internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "quantum-probe", "dimension"];
 
     /// <summary>The <c>sweep</c> subcommands.</summary>
     internal static readonly string[] SweepNames = ["plan", "run", "task", "status", "collect"];
@@ -108,6 +109,14 @@ public static class Program
             config.AddCommand<AttentionCommand>("attention")
                 .WithDescription("how attention builds beliefs: spectrum and head count, attention by distance, OV vectors, constrained vs exact probes")
                 .WithExample("attention", "runs/mess3-attn-x0.05", "--out", "out/attention-x0.05");
+            config.AddCommand<InterveneCommand>("intervene")
+                .WithDescription("belief steering along the probe's subspace with random, orthogonal and full-patch controls; kernel steering (transformers)")
+                .WithExample("intervene", "runs/mess3", "--out", "out/steer")
+                .WithExample("intervene", "--checkpoint", "model.pt", "rrxor", "--site", "blocks.3.hook_resid_post", "--out", "out/steer-rrxor");
+            config.AddCommand<DimensionCommand>("dimension")
+                .WithDescription("fractal dimension of the belief geometry: h_μ, Lyapunov spectrum, d_LY, box-counting and correlation dimensions")
+                .WithExample("dimension", "mess3", "--param", "x=0.15", "--param", "alpha=0.6")
+                .WithExample("dimension", "runs/mess3");
             config.AddBranch("bench", bench =>
             {
                 bench.SetDescription("speed benchmarks, one JSON line each");
@@ -115,6 +124,7 @@ public static class Program
                 bench.AddCommand<BenchTrain>("train").WithDescription("training throughput of the paper's Mess3 model");
                 bench.AddCommand<BenchProbe>("probe").WithDescription("one affine fit, and probing the paper's Mess3 checkpoints");
                 bench.AddCommand<BenchQuantumProbe>("quantum-probe").WithDescription("the quantum paper's probe fit: 53 cutoffs × 10 folds on 9,840 × 256");
+                bench.AddCommand<BenchDimension>("dimension").WithDescription("chaos-game steps of the belief IFS with the Lyapunov spectrum (median of --runs)");
             });
             config.AddBranch("sweep", sweep =>
             {

@@ -57,7 +57,8 @@ public sealed record RunReportInput(
     IReadOnlyList<CheckpointGeometry> Checkpoints,
     DistanceAnalysis Distances,
     MixtureMetrics? Mixture,
-    string SourceDirectory);
+    string SourceDirectory,
+    DimensionReport? Dimension = null);
 
 /// <summary>The rendered report: the HTML page and the figure files written for it.</summary>
 public sealed record RenderedReport(string Html, IReadOnlyList<FigureFile> Figures, AnimationFile? Animation);

@@ -1,3 +1,4 @@
+using BeliefLens.Analysis;
 using BeliefLens.Core;
 
 namespace BeliefLens.Reporting;
@@ -69,6 +70,11 @@ public static class RunReportPage
         }
 
         sections.Add(new ReportSection("Probes across layers, with controls", probeFigures, Table: ReportText.SiteTable(input.Sites)));
+        FigureFile? boxCounts = input.Dimension is { } dimension ? CausalFigures.BoxCounts(dimension, figuresDirectory) : null;
+        if (boxCounts is not null)
+        {
+            sections.Add(new ReportSection("Fractal dimension of the belief geometry", [ReportFigure.From(boxCounts)], Text: DimensionText(input.Dimension!)));
+        }
 
         var model = new ReportModel(
             $"BeliefLens: {input.Experiment.Name} — {input.Process.Name}",
@@ -90,7 +96,23 @@ public static class RunReportPage
             figures.Add(pca);
         }
 
+        if (boxCounts is not null)
+        {
+            figures.Add(boxCounts);
+        }
+
         return new RenderedReport(HtmlReport.Render(model), figures, animation);
+    }
+
+    /// <summary>The dimension section's prose: every number from dimension.json (written by <c>belieflens dimension RUN_DIR</c>).</summary>
+    public static string DimensionText(DimensionReport d)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        static string F(double? x) => x is double v ? v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "n/a";
+        string predicted = d.Site is null ? string.Empty
+            : $" The probe's predicted cloud at {d.Site}, fitted between the probe RMSE ({F(d.WindowPredicted?.Lower)}) and a tenth of the true cloud's diameter ({F(d.WindowPredicted?.Upper)}), has D1 = {F(d.DInfoPredicted)} (R² {F(d.FitR2Predicted)}); the true beliefs of the same prefixes in the same window give {F(d.DInfoTrueSameRows)}.";
+        return $"Chaos game of the belief IFS ({d.Steps} steps): entropy rate h_μ = {F(d.HMu)} nats (MSP: {F(d.HMuExact)}), Lyapunov dimension d_LY = {F(d.DLy)}. "
+            + $"Box-counting information dimension of the depth-{d.MspDepth} MSP beliefs: D1 = {F(d.DInfoMsp)} (R² {F(d.FitR2Msp)}, window {F(d.WindowMsp.Lower)}–{F(d.WindowMsp.Upper)}); correlation dimension {F(d.DCorrMsp)}.{predicted}";
     }
 
     /// <summary>

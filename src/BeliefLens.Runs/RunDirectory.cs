@@ -17,6 +17,7 @@ namespace BeliefLens.Runs;
 /// probes.jsonl                   ProbeLine per probed checkpoint, ascending step
 /// probe/                         ProbeFolder: probe.json (ProbeResult), .npy arrays, emergence/step_XXXXXXX.npy
 /// figures/, report.html          the rendered report
+/// dimension.json                 fractal dimensions of the exact and predicted beliefs (written by `dimension RUN_DIR`)
 /// .lock, .lock-holder.json       the writer's lock and who holds it
 /// </code>
 /// </summary>
@@ -30,6 +31,7 @@ public sealed partial class RunDirectory
     private const string ProbeFolderName = "probe";
     private const string FiguresFolder = "figures";
     private const string ReportFile = "report.html";
+    private const string DimensionFile = "dimension.json";
     private const string LockFile = ".lock";
     private const string LockHolderFile = ".lock-holder.json";
     private const string QuantumFolderName = "quantum";
@@ -86,6 +88,8 @@ public sealed partial class RunDirectory
 
     /// <summary>universality.json of a <c>belieflens universality --out DIR</c> comparison.</summary>
     public string UniversalityPath => Combine(UniversalityFile);
+    /// <summary>dimension.json: the fractal dimensions of the exact and the predicted belief clouds (<c>belieflens dimension RUN_DIR</c>).</summary>
+    public string DimensionPath => Combine(DimensionFile);
 
     internal string LockPath => Combine(LockFile);
 
@@ -245,7 +249,7 @@ public sealed partial class RunDirectory
         string folder = Full(System.IO.Path.GetDirectoryName(file) ?? ".");
         string name = System.IO.Path.GetFileName(file);
         bool probeFile = name == ProbeFolder.ResultFile || name.EndsWith(".npy", StringComparison.Ordinal);
-        return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or LockHolderFile || probeFile
+        return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or DimensionFile or LockHolderFile || probeFile
             : folder == Full(CheckpointsPath) ? name.StartsWith("step_", StringComparison.Ordinal)
             : folder == Full(Probe.Path) || folder == Full(Probe.EmergencePath) ? probeFile
             : folder == Full(FiguresPath);

@@ -89,7 +89,7 @@ public static class RunReport
         return new RunReportInput(facts, process, training, ReadLoss(run, summary), sites, mainSite, truth, predicted, ReadCheckpoints(run, mainSite),
             Distances(experiment, new DenseMatrix(mainPredicted, truthArray.Shape[0], states), new DenseMatrix(truthArray.Data, truthArray.Shape[0], states),
                 new DenseMatrix(nextToken.Data, nextToken.Shape[0], nextToken.Shape[1])),
-            Mixture(final.Mixture), Path.GetFullPath(run.Path));
+            Mixture(final.Mixture), Path.GetFullPath(run.Path), ReadDimension(run));
     }
 
     /// <summary>
@@ -100,6 +100,24 @@ public static class RunReport
     {
         var options = RunPipeline.Options(experiment, final: true);
         return DistanceAnalysis.Compute(predicted, beliefs, nextToken, options.DistancePoints, options.DistanceSeed, keepPairs: true);
+    }
+
+    /// <summary>dimension.json when <c>belieflens dimension RUN_DIR</c> has written it, else null.</summary>
+    private static DimensionReport? ReadDimension(RunDirectory run)
+    {
+        if (!File.Exists(run.DimensionPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<DimensionReport>(File.ReadAllText(run.DimensionPath), Commands.DimensionCommand.JsonOptions);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new BeliefLensInputException($"{run.DimensionPath}: {ex.Message.Split('\n')[0]}; rerun 'belieflens dimension {run.Path}'.");
+        }
     }
 
     private static Reporting.SiteMetrics Site(RunSite s) => new(
