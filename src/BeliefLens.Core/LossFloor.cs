@@ -42,4 +42,25 @@ public static class LossFloor
     /// <summary>Adds one prefix's share, <c>weight · H(P(· | prefix))</c>, to <paramref name="floor"/>[<paramref name="position"/>].</summary>
     public static void Add(Span<double> floor, int position, double weight, ReadOnlySpan<double> nextTokenDistribution) =>
         floor[position] += weight * BeliefMath.Entropy(nextTokenDistribution);
+
+    /// <summary>
+    /// The loss an ideal predictor approaches as the context grows: the entropy rate h_μ; for a non-ergodic mixture
+    /// the weighted average of its components' rates, <c>Σ_c w_c h_μ(c)</c> (the limit of the myopic entropy, since the
+    /// component is eventually known); for an independent noiseless product the sum of its factors' rates. A rate is
+    /// exact when the component's MSP is finite, otherwise h(L) at the deepest L whose prefixes stay below ~10^5.
+    /// </summary>
+    public static double Asymptotic(Process process)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        switch (process.Composite)
+        {
+            case { Kind: CompositeKind.Mixture } mixture:
+                return Enumerable.Range(0, mixture.PartCount).Sum(c => mixture.Weights[c] * Asymptotic(mixture.Parts[c]));
+            case { Kind: CompositeKind.Product, Structure: ProductStructure.Independent, Noise: 0 } product:
+                return product.Parts.Sum(Asymptotic);
+        }
+
+        int depth = (int)Math.Clamp(Math.Floor(Math.Log(1e5) / Math.Log(Math.Max(2, process.VocabSize))), 2, 64);
+        return MixedStatePresentation.Build(process, depth).EntropyRate;
+    }
 }
