@@ -265,3 +265,60 @@ public sealed class CompositeProcessTests
         Assert.Equal(1, p.Sum(), 12);
     }
 }
+
+public sealed class LongContextTests
+{
+    [Fact]
+    public void CoinMspReachesDepth1000WithFewMergedBeliefs()
+    {
+        var coins = BuiltinProcesses.Coins(2);
+        var msp = MixedStatePresentation.Build(coins, 1000);
+        for (int depth = 0; depth <= 1000; depth += 100)
+        {
+            Assert.True(msp.FirstDepth.Count(d => d == depth) <= depth + 1);
+        }
+
+        // h(ℓ) decreases to the floor from above; at ℓ = 1000 it is within 1e-4 of it.
+        double floor = LossFloor.Asymptotic(coins);
+        Assert.InRange(msp.MyopicEntropies[999] - floor, 0, 1e-4);
+        var curve = BayesLossCurve.Compute(coins, 999);
+        Assert.True(curve.Exact);
+        Assert.Equal(msp.MyopicEntropies[1], curve.Loss[0]);
+    }
+
+    [Fact]
+    public void MonteCarloBayesLossAgreesWithTheExactCurve()
+    {
+        var coins = BuiltinProcesses.Coins(3);
+        var exact = BayesLossCurve.Compute(coins, 30);
+        var sampled = BayesLossCurve.Sampled(coins, 30, 4000, seed: 7);
+        Assert.True(exact.Exact);
+        Assert.False(sampled.Exact);
+        for (int t = 0; t < 30; t++)
+        {
+            Assert.True(sampled.StandardError[t] > 0);
+            Assert.True(Math.Abs(sampled.Loss[t] - exact.Loss[t]) < 4.5 * sampled.StandardError[t], $"position {t}");
+        }
+
+        // Too many beliefs for the MSP: the curve falls back to sampling.
+        var fallback = BayesLossCurve.Compute(BuiltinProcesses.Mess3(), 12, maxMspStates: 1000, samples: 200);
+        Assert.False(fallback.Exact);
+        Assert.Equal(200, fallback.Sequences);
+    }
+
+    [Fact]
+    public void DursleyWonkaFirstNameCostsLn2AndLaterNamesNothing()
+    {
+        // Scored from position 1: a name predicted right after BOS (no "Mr." before it) is a start-up effect.
+        var process = BuiltinProcesses.DursleyWonka();
+        const int n = 500, context = 40;
+        var sequences = new int[n * (context + 1)];
+        new ProcessSampler(process).Sample(new Rng(3), sequences, n, context + 1);
+        var losses = EventConditionedLoss.BayesLosses(process, sequences, context);
+        var (mean, count) = EventConditionedLoss.ByOccurrence(sequences, losses, context, new HashSet<int> { 3, 4 }, 3, firstPosition: 1);
+        Assert.True(count[0] > 100 && count[1] > 50);
+        Assert.Equal(Math.Log(2), mean[0], 12);
+        Assert.Equal(0, mean[1], 12);
+        Assert.Equal(0, mean[2], 12);
+    }
+}
