@@ -55,7 +55,8 @@ public sealed record RunReportInput(
     IReadOnlyList<CheckpointGeometry> Checkpoints,
     DistanceAnalysis Distances,
     MixtureMetrics? Mixture,
-    string SourceDirectory);
+    string SourceDirectory,
+    IReadOnlyList<ReportSection>? ExtraSections = null);
 
 /// <summary>The rendered report: the HTML page and the figure files written for it.</summary>
 public sealed record RenderedReport(string Html, IReadOnlyList<FigureFile> Figures, AnimationFile? Animation);

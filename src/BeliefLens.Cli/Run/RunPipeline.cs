@@ -42,6 +42,7 @@ public static class RunPipeline
 
         Train(run, writer, resume, force && !resume, observer, cancellation);
         Probe(experiment, process, writer, observer, cancellation);
+        CompositeStage.Run(experiment, process, writer, observer, cancellation); // mixtures and products only
         observer.Stage("report", "figures and report.html");
         RunReport.Render(writer, observer);
     }
