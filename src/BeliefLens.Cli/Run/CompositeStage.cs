@@ -73,6 +73,10 @@ public static class CompositeStage
                 ["bayes_exact"] = bayes.Exact,
                 ["bayes_sequences"] = bayes.Sequences,
                 ["max_abs_excess_over_bayes"] = summary.ValidationLossPerPosition.Select((l, t) => Math.Abs(l - bayes.Loss[t])).Max(),
+
+                // Paired with the validation sequences' own Bayes loss: the model's excess without the sample's noise.
+                ["excess_over_validation_floor"] = Array(summary.ValidationLossPerPosition.Select((l, t) => l - summary.LossFloorPerPosition[t])),
+                ["max_excess_over_validation_floor"] = summary.ValidationLossPerPosition.Select((l, t) => l - summary.LossFloorPerPosition[t]).Max(),
             },
         };
         observer.Info($"Bayes loss per position: {(bayes.Exact ? "exact (merged MSP)" : $"Monte Carlo over {bayes.Sequences} sequences")}");

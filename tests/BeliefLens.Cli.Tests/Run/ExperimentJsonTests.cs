@@ -30,6 +30,11 @@ public sealed class ExperimentJsonTests
     [InlineData("rrxor")]
     [InlineData("z1r")]
     [InlineData("mess3-mixture")]
+    [InlineData("coins-2")]
+    [InlineData("coins-10")]
+    [InlineData("dursley-wonka")]
+    [InlineData("factored-small")]
+    [InlineData("factored-paper")]
     public void EveryPresetParsesAndRoundTrips(string name)
     {
         foreach (bool longRun in new[] { false, true })
@@ -198,13 +203,26 @@ public sealed class ExperimentJsonTests
     [Fact]
     public void PresetsListAndUnknownPresetListsTheValidOnes()
     {
-        Assert.Equal(["mess3", "rrxor", "z1r", "mess3-mixture"], Presets.Names);
+        Assert.Equal(["mess3", "rrxor", "z1r", "mess3-mixture", "dursley-wonka", "factored-small", "factored-paper", "coins-N"], Presets.Names);
         var error = Assert.Throws<BeliefLensInputException>(() => Presets.Get("mess4"));
         Assert.Contains("'mess4'", error.Message, StringComparison.Ordinal);
         foreach (string name in Presets.Names)
         {
             Assert.Contains(name, error.Message, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void CompositePresetsFollowTheIssue()
+    {
+        var coins = Experiment.FromJson(Presets.Get("coins-5"));
+        Assert.Equal(5, coins.ResolveProcess().Composite!.PartCount);
+        Assert.Equal(2, coins.Model.DVocab);
+        Assert.Throws<BeliefLensInputException>(() => Presets.Get("coins-0"));
+        var paper = Experiment.FromJson(Presets.Get("factored-paper"));
+        Assert.Equal((432, 120, 3, 40, 4, 480, 9), (paper.Model.DVocab, paper.Model.DModel, paper.Model.NHeads, paper.Model.DHead, paper.Model.NLayers, paper.Model.DMlp, paper.Model.NCtx));
+        var dw = Experiment.FromJson(Presets.Get("dursley-wonka")).ResolveProcess();
+        Assert.Equal(5, dw.Composite!.BosToken);
     }
 
     [Fact]
