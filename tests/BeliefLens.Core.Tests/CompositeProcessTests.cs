@@ -322,3 +322,24 @@ public sealed class LongContextTests
         Assert.Equal(0, mean[2], 12);
     }
 }
+
+public sealed class CompositeCsvTests
+{
+    [Fact]
+    public void PartsCsvHasTheMetaBeliefAndEachComponentsBelief()
+    {
+        var coins = BuiltinProcesses.Coins(2);
+        var tree = BeliefTree.Enumerate(coins, 2);
+        using var writer = new StringWriter();
+        BeliefsCsv.WriteParts(tree, writer);
+        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("prefix,meta_0,meta_1,component0_A,component1_A", lines[0]);
+        Assert.Equal(tree.Count + 1, lines.Length);
+
+        // After "0 0" the posterior of coin 0 (P(0) = 1/3) is (1/9) / (1/9 + 4/9) = 0.2.
+        var row = lines.Single(l => l.StartsWith("0 0,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal(0.2, double.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Equal(0.8, double.Parse(row[2], System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Equal("1", row[3]);
+    }
+}
