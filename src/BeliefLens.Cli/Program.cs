@@ -85,6 +85,9 @@ public static class Program
             config.AddCommand<ReportCommand>("report")
                 .WithDescription("re-render the figures and report.html of a run directory without retraining")
                 .WithExample("report", "runs/mess3");
+            config.AddCommand<CompositeCommand>("composite")
+                .WithDescription("mixture/product analyses of a finished run (Bayes curve, k-th event loss, factor subspaces) into composite.json and the report")
+                .WithExample("composite", "runs/coins-2");
             config.AddCommand<ProcessesCommand>("processes")
                 .WithDescription("list the built-in processes and their parameters, or --export one as a JSON spec")
                 .WithExample("processes", "--export", "mess3", "--param", "x=0.1", "--out", "my-mess3.json");

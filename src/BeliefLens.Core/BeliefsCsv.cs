@@ -19,6 +19,62 @@ public static class BeliefsCsv
     /// <summary>Default refusal threshold of <c>beliefs</c>, in GB (10^9 bytes).</summary>
     public const double DefaultLimitGigabytes = 2;
 
+    /// <summary>
+    /// The companion CSV of a composite process (the same rows, in the same order): <c>prefix</c>, then for a mixture the
+    /// meta-belief <c>meta_c</c> (each component's posterior mass), then each part's own belief <c>component{c}_{state}</c>
+    /// or <c>factor{f}_{state}</c> (see <see cref="CompositeStructure.PartBelief"/>); numbers in round-trip precision.
+    /// </summary>
+    public static void WriteParts(BeliefTree tree, TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        ArgumentNullException.ThrowIfNull(writer);
+        var process = tree.Process;
+        var composite = process.Composite ?? throw new ArgumentException("the process is not a mixture or product.", nameof(tree));
+        bool mixture = composite.Kind == CompositeKind.Mixture;
+        var header = new StringBuilder("prefix");
+        if (mixture)
+        {
+            for (int c = 0; c < composite.PartCount; c++)
+            {
+                header.Append(",meta_").Append(c.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        for (int k = 0; k < composite.PartCount; k++)
+        {
+            foreach (string state in composite.Parts[k].StateNames)
+            {
+                header.Append(',').Append(composite.PartLabel).Append(k.ToString(CultureInfo.InvariantCulture)).Append('_').Append(state.Replace(',', ';'));
+            }
+        }
+
+        writer.Write(header.Append('\n').ToString());
+        var row = new StringBuilder();
+        for (int r = 0; r < tree.Count; r++)
+        {
+            row.Clear();
+            row.AppendJoin(' ', tree.Prefix(r));
+            var belief = tree.Belief(r);
+            if (mixture)
+            {
+                foreach (double m in composite.MetaBelief(belief, process.Tau))
+                {
+                    row.Append(',').Append(m.ToString("R", CultureInfo.InvariantCulture));
+                }
+            }
+
+            for (int k = 0; k < composite.PartCount; k++)
+            {
+                foreach (double b in composite.PartBelief(belief, process.Tau, k))
+                {
+                    row.Append(',').Append(b.ToString("R", CultureInfo.InvariantCulture));
+                }
+            }
+
+            writer.Write(row.Append('\n').ToString());
+        }
+    }
+
     public static void Write(BeliefTree tree, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(tree);

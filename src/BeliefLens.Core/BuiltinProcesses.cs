@@ -112,6 +112,26 @@ public static class BuiltinProcesses
             ],
             p => ProcessBuilders.Mixture(
                 [(Mess3(p["x1"], p["alpha1"]), p["w1"]), (Mess3(p["x2"], p["alpha2"]), p["w2"]), (Mess3(p["x3"], p["alpha3"]), p["w3"])])),
+        new(
+            "coins",
+            "Non-ergodic mixture of n biased coins, P(0) = (i+1)/(n+1) for coin i, uniform weights (2 tokens, n states): in-context learning of a coin's bias.",
+            [new("n", 2, "number of coins (whole number ≥ 1)")],
+            p => Coins(p["n"])),
+        new(
+            "dursley_wonka",
+            "Two mr_name(p, q) components with their own name token (vocab maps [0,1,2,3] and [0,1,2,4]), weights ½, BOS token 5.",
+            [new("p", 0.4, "mr_name's P(switch between Something and Blah)"), new("q", 0.25, "mr_name's P(say 'Mr.')")],
+            p => DursleyWonka(p["p"], p["q"])),
+        new(
+            "factored_mess3",
+            "Independent product of n Mess3(x, alpha) factors (3^n joint tokens and states); noise replaces a joint token by a uniform one.",
+            [new("n", 3, "number of factors (whole number 1..6)"), new("x", 0.15, "each factor's x"), new("alpha", 0.6, "each factor's alpha"), new("noise", 0, "ε in [0,1]")],
+            p => FactoredMess3(p["n"], p["x"], p["alpha"], p["noise"])),
+        new(
+            "factored_paper",
+            "Independent product of 3 × Mess3(0.15, 0.6) and 2 × tom_quantum(1, 3): 432 joint tokens, 243 joint states (a GHMM).",
+            [new("noise", 0, "ε in [0,1]")],
+            p => FactoredPaper(p["noise"])),
     ];
 
     public static bool Exists(string name) => All.Any(b => b.Name == name);
@@ -140,6 +160,50 @@ public static class BuiltinProcesses
         }
 
         return builtin.Factory(resolved);
+    }
+
+    /// <summary>Mixture of n coins with P(0) = (i+1)/(n+1), uniform weights.</summary>
+    public static Process Coins(double n = 2)
+    {
+        int count = WholeNumber("coins", "n", n, 1, 1000);
+        var components = Enumerable.Range(0, count).Select(i => new MixtureComponent(Coin((i + 1.0) / (count + 1)), 1.0 / count)).ToArray();
+        return ProcessBuilders.Mixture(components, bos: false, $"coins(n={count})");
+    }
+
+    /// <summary>Mr. Dursley and Mr. Wonka: two mr_name components that share every token but the name, with BOS.</summary>
+    public static Process DursleyWonka(double p = 0.4, double q = 0.25) => ProcessBuilders.Mixture(
+        [new MixtureComponent(MrName(p, q), 0.5, [0, 1, 2, 3]), new MixtureComponent(MrName(p, q), 0.5, [0, 1, 2, 4])],
+        bos: true,
+        $"dursley_wonka(p={F(p)},q={F(q)})");
+
+    /// <summary>n independent Mess3 factors, optionally with joint-token noise.</summary>
+    public static Process FactoredMess3(double n = 3, double x = 0.15, double alpha = 0.6, double noise = 0)
+    {
+        int count = WholeNumber("factored_mess3", "n", n, 1, 6);
+        RequireRange("factored_mess3", "noise", noise, 0, 1);
+        var factors = Enumerable.Range(0, count).Select(_ => new ProductFactor(Mess3(x, alpha))).ToArray();
+        return ProcessBuilders.Product(factors, noise: noise, name: $"factored_mess3(n={count},x={F(x)},alpha={F(alpha)},noise={F(noise)})");
+    }
+
+    /// <summary>The factored-representations paper's product: 3 × Mess3(0.15, 0.6) and 2 × tom_quantum(1, 3).</summary>
+    public static Process FactoredPaper(double noise = 0)
+    {
+        RequireRange("factored_paper", "noise", noise, 0, 1);
+        ProductFactor[] factors =
+        [
+            new(Mess3(0.15, 0.6)), new(Mess3(0.15, 0.6)), new(Mess3(0.15, 0.6)), new(TomQuantum(1, 3)), new(TomQuantum(1, 3)),
+        ];
+        return ProcessBuilders.Product(factors, noise: noise, name: $"factored_paper(noise={F(noise)})");
+    }
+
+    private static int WholeNumber(string process, string parameter, double value, int min, int max)
+    {
+        if (value != Math.Floor(value) || value < min || value > max)
+        {
+            throw new BeliefLensInputException($"--param {parameter}: {F(value)} must be a whole number in {min}..{max} for {process}.");
+        }
+
+        return (int)value;
     }
 
     public static Process Mess3(double x = 0.05, double alpha = 0.85)

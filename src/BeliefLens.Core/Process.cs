@@ -58,6 +58,16 @@ public sealed class Process
     public IReadOnlyList<string> TokenNames { get; }
     public IReadOnlyList<string> StateNames { get; }
 
+    /// <summary>How a mixture or product was composed (components or factors), or null for a plain process.</summary>
+    public CompositeStructure? Composite { get; private init; }
+
+    /// <summary>The same matrices under another name and/or with its composition attached.</summary>
+    internal Process With(string? name = null, CompositeStructure? composite = null) =>
+        new(name ?? Name, Kind, VocabSize, StateCount, Transitions, Tau, InitialBelief, TokenNames, StateNames)
+        {
+            Composite = composite ?? Composite,
+        };
+
     public double T(int token, int from, int to) => Transitions[((token * StateCount) + from) * StateCount + to];
 
     /// <summary>

@@ -58,7 +58,8 @@ public sealed record RunReportInput(
     DistanceAnalysis Distances,
     MixtureMetrics? Mixture,
     string SourceDirectory,
-    DimensionReport? Dimension = null);
+    DimensionReport? Dimension = null,
+    IReadOnlyList<ReportSection>? ExtraSections = null);
 
 /// <summary>The rendered report: the HTML page and the figure files written for it.</summary>
 public sealed record RenderedReport(string Html, IReadOnlyList<FigureFile> Figures, AnimationFile? Animation);

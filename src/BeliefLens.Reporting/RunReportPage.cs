@@ -63,6 +63,7 @@ public static class RunReportPage
         }
 
         sections.Add(new ReportSection("Loss against the floor", [ReportFigure.From(loss)]));
+        sections.AddRange(input.ExtraSections ?? []); // e.g. the composite-process analyses
         var probeFigures = new List<ReportFigure> { ReportFigure.From(errors), ReportFigure.From(distances) };
         if (pca is not null)
         {

@@ -73,6 +73,13 @@ public sealed class BeliefsCommand : BeliefLensCommand<BeliefsCommand.Settings>
         RefuseLargeOutput(BeliefsCsv.MaxBytes(process.StateCount, process.VocabSize, tree.DepthStart), "up to", depth, maxGigabytes, limit);
         CsvFiles.WriteAtomically(output, stream => BeliefsCsv.Write(tree, stream));
         Console.WriteLine($"wrote {tree.Count} prefixes of {process.Name} (depth 0..{depth}) to {output}");
+        if (process.Composite is { } composite)
+        {
+            // Both levels: the joint belief above, the meta-belief and each component's or factor's belief beside it.
+            string parts = Path.ChangeExtension(output, null) + ".parts.csv";
+            CsvFiles.WriteAtomically(parts, writer => BeliefsCsv.WriteParts(tree, writer));
+            Console.WriteLine($"wrote {(composite.Kind == CompositeKind.Mixture ? "the meta-belief and each component's" : "each factor's")} belief to {parts}");
+        }
         return 0;
     }
 

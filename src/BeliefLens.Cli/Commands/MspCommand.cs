@@ -96,10 +96,13 @@ public sealed class MspCommand : BeliefLensCommand<MspCommand.Settings>
             Console.WriteLine($"loss floor n={s.LossFloor.Length,-3}  mean {F(s.LossFloorMean)} nats (positions 1..{s.LossFloor.Length - 1}: {F(s.LossFloorMeanAfterFirst)})");
         }
 
-        Console.WriteLine("  L       H(L)       h(L)");
+        s.Composite?.Print();
+        double? asymptote = s.Composite?.AsymptoticLoss;
+        Console.WriteLine("  L       H(L)       h(L)" + (asymptote is null ? string.Empty : "  h(L)−limit"));
         for (int l = 1; l <= s.Depth; l++)
         {
-            Console.WriteLine($"{l,3} {F(s.BlockEntropies[l]),10} {F(s.MyopicEntropies[l - 1]),10}");
+            string excess = asymptote is double a ? $" {F(s.MyopicEntropies[l - 1] - a),10}" : string.Empty;
+            Console.WriteLine($"{l,3} {F(s.BlockEntropies[l]),10} {F(s.MyopicEntropies[l - 1]),10}{excess}");
         }
     }
 }
@@ -125,7 +128,8 @@ public sealed record MspSummary(
     double ExcessEntropy,
     double[] LossFloor,
     double? LossFloorMean,
-    double? LossFloorMeanAfterFirst)
+    double? LossFloorMeanAfterFirst,
+    CompositeSummary? Composite = null)
 {
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -158,6 +162,51 @@ public sealed record MspSummary(
             msp.ExcessEntropy,
             floor,
             floor.Length > 0 ? floor.Average() : null,
-            floor.Length > 1 ? floor[1..].Average() : null);
+            floor.Length > 1 ? floor[1..].Average() : null,
+            CompositeSummary.From(msp.Process));
     }
 }
+
+/// <summary>A mixture's components or a product's factors, with each part's entropy rate and the asymptotic loss.</summary>
+public sealed record CompositeSummary(string Kind, string? Structure, double? Noise, double AsymptoticLoss, CompositePart[] Parts)
+{
+    public static CompositeSummary? From(Process process)
+    {
+        if (process.Composite is not { } composite)
+        {
+            return null;
+        }
+
+        var parts = composite.Parts.Select((p, k) => new CompositePart(
+            k,
+            p.Name,
+            composite.Kind == CompositeKind.Mixture ? composite.Weights[k] : null,
+            composite.Kind == CompositeKind.Mixture ? composite.VocabMaps[k] : null,
+            p.StateCount,
+            p.VocabSize,
+            LossFloor.Asymptotic(p))).ToArray();
+        bool product = composite.Kind == CompositeKind.Product;
+        return new CompositeSummary(
+            product ? "product" : "mixture",
+            product ? ProcessBuilders.StructureName(composite.Structure) : null,
+            product ? composite.Noise : null,
+            LossFloor.Asymptotic(process),
+            parts);
+    }
+
+    public void Print()
+    {
+        static string F(double value) => value.ToString("F6", CultureInfo.InvariantCulture);
+        string what = Kind == "product" ? $"product ({Structure}, noise {Noise?.ToString("R", CultureInfo.InvariantCulture)})" : "mixture";
+        Console.WriteLine($"{what} of {Parts.Length}: asymptotic loss {F(AsymptoticLoss)} nats (the myopic entropy's limit)");
+        foreach (var part in Parts)
+        {
+            string weight = part.Weight is double w ? $" weight {w.ToString("G6", CultureInfo.InvariantCulture)}" : string.Empty;
+            string map = part.VocabMap is int[] m ? $" tokens→[{string.Join(",", m)}]" : string.Empty;
+            Console.WriteLine($"  {(Kind == "product" ? "factor" : "component")} {part.Index}: {part.Name}{weight}{map}, {part.States} states, {part.Tokens} tokens, entropy rate {F(part.EntropyRate)}");
+        }
+    }
+}
+
+/// <summary>One component or factor in <see cref="CompositeSummary"/>.</summary>
+public sealed record CompositePart(int Index, string Name, double? Weight, int[]? VocabMap, int States, int Tokens, double EntropyRate);

@@ -50,6 +50,26 @@ public sealed class PlotBeliefsCommand : BeliefLensCommand<PlotBeliefsCommand.Se
         string name = Path.GetFileNameWithoutExtension(output);
         var figure = Figures.BeliefGeometry(new BeliefPoints(tree.Beliefs, process.StateCount, weights), $"{label}, depth {depth}", directory, name);
         Console.WriteLine($"wrote {figure.PngPath} and {figure.SvgPath} ({tree.Count:N0} prefixes)");
+        if (process.Composite is { } composite)
+        {
+            // The second level: the meta-belief (mixture) and each component's or factor's own belief geometry.
+            var rows = Enumerable.Range(0, tree.Count);
+            if (composite.Kind == CompositeKind.Mixture && composite.PartCount > 1)
+            {
+                var meta = rows.SelectMany(r => composite.MetaBelief(tree.Belief(r), process.Tau)).ToArray();
+                var metaFigure = Figures.BeliefGeometry(new BeliefPoints(meta, composite.PartCount, weights), $"{label}: meta-belief, depth {depth}", directory, name + ".meta");
+                Console.WriteLine($"wrote {metaFigure.PngPath} (meta-belief)");
+            }
+
+            for (int k = 0; k < composite.PartCount; k++)
+            {
+                var part = composite.Parts[k];
+                var beliefs = rows.SelectMany(r => composite.PartBelief(tree.Belief(r), process.Tau, k)).ToArray();
+                var partFigure = Figures.BeliefGeometry(
+                    new BeliefPoints(beliefs, part.StateCount, weights), $"{label}: {composite.PartLabel} {k} ({part.Name})", directory, $"{name}.{composite.PartLabel}{k}");
+                Console.WriteLine($"wrote {partFigure.PngPath} ({composite.PartLabel} {k})");
+            }
+        }
         return 0;
     }
 }

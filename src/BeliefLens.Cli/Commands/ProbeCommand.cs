@@ -258,6 +258,7 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
         }
 
         Console.WriteLine($"{report.Sequences} sequences ({(report.Exhaustive ? "all nonzero-probability" : "sampled")}), weighting {weightingText}; wrote {output.ProbeAtRoot.ResultPath}");
+        PrintCompositeProbes(model, process, options, report.Sites[^1].Site);
         return 0;
     }
 
@@ -301,5 +302,27 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
 
         Console.WriteLine($"{report.Result.Anchors} anchors (prefixes of length 1..{report.Result.NCtx}), Markov-{report.Result.MarkovOrder} with {report.Result.MarkovStates} states, {seeds.Length} random-init networks; wrote {output.QuantumProbePath}");
         return 0;
+    /// <summary>The second level of a composite process, from the last probed site: meta-belief or factored vs joint probes.</summary>
+    private static void PrintCompositeProbes(HookedTransformer model, Process process, ProbeOptions options, string site)
+    {
+        if (process.Composite is not { } composite || site.Contains('+', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var inputs = ProbeInputs.Build(process, model.Config.NCtx, options.MaxSequences, options.Seed);
+        if (composite.Kind == CompositeKind.Mixture && ProcessBuilders.ComponentOfStates(process) is int[] components)
+        {
+            var mixture = BeliefLens.Cli.Run.RunPipeline.ProbeMixture(model, inputs, site, components, options);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{site}: meta-belief (component posterior) held-out R² {mixture.ComponentIdentity.R2Heldout:F5}, within-component belief R² {mixture.WithinComponentBelief.R2Heldout:F5}"));
+        }
+        else if (composite.Kind == CompositeKind.Product)
+        {
+            var features = ProbeRunner.Activations(model, inputs, [site], Enumerable.Range(0, inputs.Length).ToArray(), options.Chunk)[site];
+            var probe = FactoredAnalysis.Evaluate(features, inputs, options.Weighting, options.Seed, options.FitFraction, options.Fit);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{site}: factored beliefs held-out R² {probe.Factored.HeldOut.R2:F5}, joint belief R² {probe.Joint.HeldOut.R2:F5}, per factor {string.Join(", ", probe.PerFactor.Select(f => f.HeldOut.R2.ToString("F4", CultureInfo.InvariantCulture)))}"));
+        }
     }
 }

@@ -54,7 +54,10 @@ public sealed class ProcessesCommand : BeliefLensCommand<ProcessesCommand.Settin
         {
             var process = BuiltinProcesses.Create(builtin.Name);
             string defaults = string.Join(", ", builtin.Parameters.Select(p => $"{p.Name}={p.Default.ToString("R", CultureInfo.InvariantCulture)}"));
-            Console.WriteLine($"{builtin.Name}({defaults})  [{(process.Kind == ProcessKind.Hmm ? "HMM" : "GHMM")}, {process.StateCount} states, {process.VocabSize} tokens]");
+            string composite = process.Composite is { } c
+                ? $", {(c.Kind == CompositeKind.Mixture ? "mixture" : "product")} of {c.PartCount} {c.PartLabel}s: {string.Join(" + ", c.Parts.Select(p => p.Name))}"
+                : string.Empty;
+            Console.WriteLine($"{builtin.Name}({defaults})  [{(process.Kind == ProcessKind.Hmm ? "HMM" : "GHMM")}, {process.StateCount} states, {process.VocabSize} tokens{composite}]");
             Console.WriteLine($"    {builtin.Description}");
             foreach (var parameter in builtin.Parameters)
             {
@@ -62,7 +65,7 @@ public sealed class ProcessesCommand : BeliefLensCommand<ProcessesCommand.Settin
             }
         }
 
-        Console.WriteLine("Custom processes: pass a .json spec path instead of a name (see ProcessSpec).");
+        Console.WriteLine("Custom processes: pass a .json spec path instead of a name (see ProcessSpec); \"type\": \"mixture\" and \"product\" compose built-ins and inline specs (README, Composite processes).");
         return 0;
     }
 }

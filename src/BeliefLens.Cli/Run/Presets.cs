@@ -69,17 +69,84 @@ public static class Presets
         ["mess3-attn-x0.25"] = longRun => AttentionGrid("mess3-attn-x0.25", 0.25, heads: 1, longRun),
         ["mess3-attn-x0.5-1h"] = longRun => AttentionGrid("mess3-attn-x0.5-1h", 0.5, heads: 1, longRun),
         ["mess3-attn-x0.5-2h"] = longRun => AttentionGrid("mess3-attn-x0.5-2h", 0.5, heads: 2, longRun),
+        ["dursley-wonka"] = longRun => new JsonObject
+        {
+            // Two mr_name components that differ only in the name token, BOS first: the first name is a coin flip (ln 2),
+            // every later name is known from the first. n_ctx 32 holds about five names.
+            ["experiment"] = longRun ? "dursley-wonka-long" : "dursley-wonka",
+            ["process"] = "dursley_wonka",
+            ["process_params"] = new JsonObject { ["p"] = 0.4, ["q"] = 0.25 },
+            ["model"] = SmallModel(6, nCtx: 32, layers: 2),
+            ["training"] = longRun ? Training(8_000, 128, 2e-3) : Training(2_500, 64, 3e-3),
+            ["probe"] = CompositeProbe(4096),
+        },
+        ["factored-small"] = longRun => new JsonObject
+        {
+            // Three independent Mess3(0.15, 0.6) factors: 27 joint tokens, 27 joint states but 3 × 2 belief dimensions.
+            ["experiment"] = longRun ? "factored-small-long" : "factored-small",
+            ["process"] = "factored_mess3",
+            ["process_params"] = new JsonObject { ["n"] = 3, ["x"] = 0.15, ["alpha"] = 0.6, ["noise"] = 0 },
+            ["model"] = SmallModel(27, nCtx: 8, layers: 2),
+            ["training"] = longRun ? Training(10_000, 256, 2e-3) : Training(3_000, 128, 3e-3),
+            ["probe"] = CompositeProbe(8192),
+        },
+        ["factored-paper"] = longRun => new JsonObject
+        {
+            // The factored-representations paper's setting (3 × Mess3(0.15, 0.6) + 2 × tom_quantum(1, 3), 432 joint
+            // tokens, 243 joint states): sized for a larger machine or a sweep node, not a laptop.
+            ["experiment"] = longRun ? "factored-paper-long" : "factored-paper",
+            ["process"] = "factored_paper",
+            ["process_params"] = new JsonObject { ["noise"] = 0 },
+            ["model"] = new JsonObject
+            {
+                ["n_layers"] = 4, ["d_model"] = 120, ["n_heads"] = 3, ["d_head"] = 40, ["d_mlp"] = 480,
+                ["n_ctx"] = 9, ["d_vocab"] = 432, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = false,
+            },
+            ["training"] = longRun ? Training(100_000, 256, 1e-3) : Training(20_000, 128, 1e-3),
+            ["probe"] = CompositeProbe(16384),
+        },
     };
 
-    public static IReadOnlyList<string> Names => Builders.Keys.ToArray();
+    /// <summary>The <c>coins-N</c> family: N coins, P(0) = (i+1)/(N+1), a long context to watch the posterior sharpen.</summary>
+    private static JsonObject Coins(int n, bool longRun) => new()
+    {
+        ["experiment"] = longRun ? $"coins-{n}-long" : $"coins-{n}",
+        ["process"] = "coins",
+        ["process_params"] = new JsonObject { ["n"] = n },
+        ["model"] = SmallModel(2, nCtx: longRun ? 1000 : 128, layers: 2),
+        ["training"] = longRun ? Training(6_000, 32, 1e-3) : Training(1_500, 64, 2e-3),
+        ["probe"] = CompositeProbe(longRun ? 256 : 1024),
+    };
 
-    public static bool Exists(string name) => Builders.ContainsKey(name);
+    // Long contexts and large vocabularies: the probe samples a bounded number of sequences (rows = sequences × n_ctx).
+    private static JsonObject CompositeProbe(int maxSequences) => new() { ["max_sequences"] = maxSequences };
+
+    private const int MaxCoins = 1000;
+
+    public static IReadOnlyList<string> Names => [.. Builders.Keys, "coins-N"];
+
+    public static bool Exists(string name) => Builders.ContainsKey(name) || CoinCount(name) is not null;
 
     /// <summary>The preset's experiment JSON; <paramref name="longRun"/> selects the longer, paper-quality schedule.</summary>
     public static JsonObject Get(string name, bool longRun = false) =>
         Builders.TryGetValue(name, out var build)
             ? build(longRun)
-            : throw new BeliefLensInputException($"preset: unknown preset '{name}'; valid presets are {string.Join(", ", Builders.Keys)} (or a path to an experiment .json file).");
+            : CoinCount(name) is int n
+                ? Coins(n, longRun)
+                : throw new BeliefLensInputException($"preset: unknown preset '{name}'; valid presets are {string.Join(", ", Names)} (N = 1..{MaxCoins}; or a path to an experiment .json file).");
+
+    private static int? CoinCount(string name) =>
+        name.StartsWith("coins-", StringComparison.Ordinal)
+        && int.TryParse(name.AsSpan("coins-".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+        && n >= 1 && n <= MaxCoins
+            ? n
+            : null;
+
+    private static JsonObject SmallModel(int vocab, int nCtx, int layers) => new()
+    {
+        ["n_layers"] = layers, ["d_model"] = 64, ["n_heads"] = 2, ["d_head"] = 32, ["d_mlp"] = 256,
+        ["n_ctx"] = nCtx, ["d_vocab"] = vocab, ["act_fn"] = "relu", ["normalization_type"] = "LN", ["attn_only"] = false,
+    };
 
     /// <summary>Warm-up of a tenth of the run, at most 200 steps.</summary>
     public static long WarmupFor(long steps) => Math.Min(200, steps / 10);

@@ -47,6 +47,7 @@ public static class RunPipeline
             QuantumStage(experiment, process, writer, observer, cancellation);
         }
 
+        CompositeStage.Run(experiment, process, writer, observer, cancellation); // mixtures and products only
         observer.Stage("report", "figures and report.html");
         RunReport.Render(writer, observer);
     }

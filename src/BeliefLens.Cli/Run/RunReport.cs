@@ -30,6 +30,12 @@ public static class RunReport
         var run = writer.Directory;
         var input = Read(run);
         string figures = writer.CreateFolder(run.FiguresPath);
+        if (File.Exists(run.CompositePath))
+        {
+            var composite = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.CompositePath))!.AsObject();
+            input = input with { ExtraSections = CompositeReport.Sections(composite, figures) };
+        }
+
         var rendered = RunReportPage.Render(input, figures);
         writer.WriteText(run.ReportPath, rendered.Html);
         var names = rendered.Figures.Select(f => f.Name).ToList();

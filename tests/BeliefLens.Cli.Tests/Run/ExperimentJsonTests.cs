@@ -36,6 +36,11 @@ public sealed class ExperimentJsonTests
     [InlineData("moon")]
     [InlineData("mess3-attn-x0.05")]
     [InlineData("mess3-attn-x0.5-2h")]
+    [InlineData("coins-2")]
+    [InlineData("coins-10")]
+    [InlineData("dursley-wonka")]
+    [InlineData("factored-small")]
+    [InlineData("factored-paper")]
     public void EveryPresetParsesAndRoundTrips(string name)
     {
         foreach (bool longRun in new[] { false, true })
@@ -206,7 +211,8 @@ public sealed class ExperimentJsonTests
     {
         Assert.Equal(
             ["mess3", "rrxor", "z1r", "mess3-mixture", "mess3-quantum", "bloch-walk", "frdn", "moon",
-             "mess3-attn-x0.05", "mess3-attn-x0.15", "mess3-attn-x0.25", "mess3-attn-x0.5-1h", "mess3-attn-x0.5-2h"],
+             "mess3-attn-x0.05", "mess3-attn-x0.15", "mess3-attn-x0.25", "mess3-attn-x0.5-1h", "mess3-attn-x0.5-2h",
+             "dursley-wonka", "factored-small", "factored-paper", "coins-N"],
             Presets.Names);
         var error = Assert.Throws<BeliefLensInputException>(() => Presets.Get("mess4"));
         Assert.Contains("'mess4'", error.Message, StringComparison.Ordinal);
@@ -214,6 +220,19 @@ public sealed class ExperimentJsonTests
         {
             Assert.Contains(name, error.Message, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void CompositePresetsFollowTheIssue()
+    {
+        var coins = Experiment.FromJson(Presets.Get("coins-5"));
+        Assert.Equal(5, coins.ResolveProcess().Composite!.PartCount);
+        Assert.Equal(2, coins.Model.DVocab);
+        Assert.Throws<BeliefLensInputException>(() => Presets.Get("coins-0"));
+        var paper = Experiment.FromJson(Presets.Get("factored-paper"));
+        Assert.Equal((432, 120, 3, 40, 4, 480, 9), (paper.Model.DVocab, paper.Model.DModel, paper.Model.NHeads, paper.Model.DHead, paper.Model.NLayers, paper.Model.DMlp, paper.Model.NCtx));
+        var dw = Experiment.FromJson(Presets.Get("dursley-wonka")).ResolveProcess();
+        Assert.Equal(5, dw.Composite!.BosToken);
     }
 
     [Fact]
