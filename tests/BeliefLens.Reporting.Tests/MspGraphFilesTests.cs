@@ -73,6 +73,26 @@ public sealed class MspGraphFilesTests : IDisposable
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png)[..4]);
     }
 
+    [SkippableFact]
+    public void TheRunReportDrawsAGivenMspAfterTheProcess()
+    {
+        Skip.If(!OnPath("dot"), "Graphviz 'dot' is not installed (apt-get install graphviz)");
+        var input = new SyntheticRun(depth: 4).Input() with { MspGraph = Z1r() };
+        var rendered = RunReportPage.Render(input, _directory);
+        Assert.True(File.Exists(Path.Combine(_directory, "msp.dot")));
+        Assert.True(File.Exists(Path.Combine(_directory, "msp.svg")));
+        int process = rendered.Html.IndexOf("<h2>The process</h2>", StringComparison.Ordinal);
+        int msp = rendered.Html.IndexOf("<h2>The mixed-state presentation</h2>", StringComparison.Ordinal);
+        int headline = rendered.Html.IndexOf("<h2>Belief geometry in the residual stream</h2>", StringComparison.Ordinal);
+        Assert.True(process >= 0 && process < msp && msp < headline);
+        Assert.Contains("7 states (3 recurrent, 4 transient)", rendered.Html, StringComparison.Ordinal);
+        Assert.Contains("data:image/svg+xml;base64,", rendered.Html[msp..headline], StringComparison.Ordinal);
+
+        // Without a graph (an infinite MSP such as Mess3's) the section is absent.
+        var plain = RunReportPage.Render(new SyntheticRun(depth: 4).Input(), Path.Combine(_directory, "plain"));
+        Assert.DoesNotContain("The mixed-state presentation", plain.Html, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DotEscapesQuotesAndMarksEachKind()
     {
