@@ -13,6 +13,7 @@ namespace BeliefLens.Runs;
 /// checkpoints/step_XXXXXXX.pt    PyTorch state dict (TransformerLens names), written last: marks the checkpoint complete
 /// checkpoints/step_XXXXXXX.optim.pt   optimizer buffers
 /// checkpoints/step_XXXXXXX.json  CheckpointSidecar: step, RNG state, and the model/process to load the .pt on its own
+/// checkpoints/train_config.json  TransformerLensConfig: HookedTransformerConfig(**cfg) for Python (TransformerLens)
 /// summary.json                   RunSummary
 /// probes.jsonl                   ProbeLine per probed checkpoint, ascending step
 /// probe/                         ProbeFolder: probe.json (ProbeResult), .npy arrays, emergence/step_XXXXXXX.npy
@@ -27,6 +28,7 @@ public sealed partial class RunDirectory
     private const string SummaryFile = "summary.json";
     private const string ProbesFile = "probes.jsonl";
     private const string CheckpointsFolder = "checkpoints";
+    private const string TrainConfigFile = "train_config.json";
     private const string ProbeFolderName = "probe";
     private const string FiguresFolder = "figures";
     private const string ReportFile = "report.html";
@@ -78,6 +80,9 @@ public sealed partial class RunDirectory
     public string OptimizerStatePath(long step) => CheckpointFile(step, ".optim.pt");
 
     public string SidecarPath(long step) => CheckpointFile(step, ".json");
+
+    /// <summary>checkpoints/train_config.json: the model for TransformerLens, beside every checkpoint.</summary>
+    public string TrainConfigPath => System.IO.Path.Combine(CheckpointsPath, TrainConfigFile);
 
     /// <summary>The sidecar beside a checkpoint file wherever it was copied (step_0000400.pt → step_0000400.json).</summary>
     public static string SidecarPathOf(string checkpointPath)
@@ -222,7 +227,7 @@ public sealed partial class RunDirectory
         string name = System.IO.Path.GetFileName(file);
         bool probeFile = name == ProbeFolder.ResultFile || name.EndsWith(".npy", StringComparison.Ordinal);
         return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or LockHolderFile || probeFile
-            : folder == Full(CheckpointsPath) ? name.StartsWith("step_", StringComparison.Ordinal)
+            : folder == Full(CheckpointsPath) ? name.StartsWith("step_", StringComparison.Ordinal) || name == TrainConfigFile
             : folder == Full(Probe.Path) || folder == Full(Probe.EmergencePath) ? probeFile
             : folder == Full(FiguresPath);
     }

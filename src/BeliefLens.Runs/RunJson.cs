@@ -152,4 +152,5 @@ public static partial class RunJson
 [JsonSerializable(typeof(ProbeLine))]
 [JsonSerializable(typeof(ProbeResult))]
 [JsonSerializable(typeof(LockHolder))]
+[JsonSerializable(typeof(TransformerLensConfig))]
 internal sealed partial class RunJsonContext : JsonSerializerContext;

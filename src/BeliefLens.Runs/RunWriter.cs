@@ -38,6 +38,14 @@ public sealed class RunWriter : IDisposable
 
     public void WriteSummary(RunSummary summary) => WriteAtomically(Directory.SummaryPath, RunJson.Serialize(summary, indented: true));
 
+    /// <summary>Writes checkpoints/train_config.json (the model in TransformerLens's names), atomically.</summary>
+    public void WriteTrainConfig(TransformerLensConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        CreateParent(Directory.TrainConfigPath);
+        WriteAtomically(Directory.TrainConfigPath, RunJson.Serialize(config, indented: true));
+    }
+
     /// <summary>
     /// Writes checkpoint <paramref name="step"/>: the optimizer state, then the sidecar, then the model, each atomically.
     /// The model file comes last, so a checkpoint is complete exactly when all three exist.

@@ -92,6 +92,7 @@ public static class Checkpoints
         var weights = model.StateDictTransformerLens();
         try
         {
+            writer.WriteTrainConfig(model.Config.ToTransformerLens()); // before the .pt that marks the checkpoint complete
             writer.WriteCheckpoint(sidecar.Step, optimizerState, sidecar, Pickle(weights));
         }
         finally
