@@ -16,6 +16,7 @@ namespace BeliefLens.Runs;
 /// checkpoints/train_config.json  TransformerLensConfig: HookedTransformerConfig(**cfg) for Python (TransformerLens)
 /// summary.json                   RunSummary
 /// probes.jsonl                   ProbeLine per probed checkpoint, ascending step
+/// metrics.parquet, probes.parquet the two JSONL files as Parquet tables, refreshed whenever summary.json is written
 /// probe/                         ProbeFolder: probe.json (ProbeResult), .npy arrays, emergence/step_XXXXXXX.npy
 /// figures/, report.html          the rendered report
 /// .lock, .lock-holder.json       the writer's lock and who holds it
@@ -27,6 +28,8 @@ public sealed partial class RunDirectory
     private const string MetricsFile = "metrics.jsonl";
     private const string SummaryFile = "summary.json";
     private const string ProbesFile = "probes.jsonl";
+    private const string MetricsTableFile = "metrics.parquet";
+    private const string ProbesTableFile = "probes.parquet";
     private const string CheckpointsFolder = "checkpoints";
     private const string TrainConfigFile = "train_config.json";
     private const string ProbeFolderName = "probe";
@@ -58,6 +61,12 @@ public sealed partial class RunDirectory
     public string SummaryPath => Combine(SummaryFile);
 
     public string ProbesPath => Combine(ProbesFile);
+
+    /// <summary>metrics.jsonl as a Parquet table, refreshed with summary.json.</summary>
+    public string MetricsTablePath => Combine(MetricsTableFile);
+
+    /// <summary>probes.jsonl as a Parquet table (one row per checkpoint × site), refreshed with summary.json.</summary>
+    public string ProbesTablePath => Combine(ProbesTableFile);
 
     public string CheckpointsPath => Combine(CheckpointsFolder);
 
@@ -226,7 +235,7 @@ public sealed partial class RunDirectory
         string folder = Full(System.IO.Path.GetDirectoryName(file) ?? ".");
         string name = System.IO.Path.GetFileName(file);
         bool probeFile = name == ProbeFolder.ResultFile || name.EndsWith(".npy", StringComparison.Ordinal);
-        return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or LockHolderFile || probeFile
+        return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or LockHolderFile or MetricsTableFile or ProbesTableFile || probeFile
             : folder == Full(CheckpointsPath) ? name.StartsWith("step_", StringComparison.Ordinal) || name == TrainConfigFile
             : folder == Full(Probe.Path) || folder == Full(Probe.EmergencePath) ? probeFile
             : folder == Full(FiguresPath);
@@ -238,7 +247,7 @@ public sealed partial class RunDirectory
     private static partial Regex TempName();
 
     /// <summary>Run outputs that replacing the run deletes, config.json first (so a kill part-way leaves no run claimed).</summary>
-    internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath];
+    internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath, MetricsTablePath, ProbesTablePath];
 
     internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath];
 

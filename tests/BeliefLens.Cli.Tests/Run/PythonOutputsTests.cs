@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using BeliefLens.Analysis;
 using BeliefLens.Runs;
 using BeliefLens.Torch;
+using Parquet;
 using TorchSharp;
 
 namespace BeliefLens.Cli.Tests.Run;
@@ -43,6 +44,48 @@ public sealed class PythonOutputsTests(FinishedTinyRun run) : IClassFixture<Fini
         Assert.Equal(model, TransformerConfig.FromTrainConfigFile(directory.TrainConfigPath));
         Assert.Equal("train_config.json", Path.GetFileName(directory.TrainConfigPath));
         Assert.Equal(directory.CheckpointsPath, Path.GetDirectoryName(directory.TrainConfigPath));
+    }
+
+    [Fact]
+    public async Task ParquetTablesHoldTheJsonlRecords()
+    {
+        var directory = new RunDirectory(run.Directory);
+        var probeLines = directory.ReadProbeLines();
+        var expected = probeLines.SelectMany(l => l.Sites.Select(s => (l.Step, s.Site, s.MseHeldout, s.R2Heldout))).ToList();
+        await using (var reader = await ParquetReader.CreateAsync(directory.ProbesTablePath))
+        {
+            var fields = reader.Schema.GetDataFields();
+            Assert.Equal(["step", "tokens", "site", "dims", "rows", "mse_insample", "mse_heldout", "r2_insample", "r2_heldout"], fields.Take(9).Select(f => f.Name));
+            using var group = reader.OpenRowGroupReader(0);
+            Assert.Equal(expected.Count, group.RowCount);
+            var steps = new long?[expected.Count];
+            var sites = new string?[expected.Count];
+            var mse = new double?[expected.Count];
+            var r2 = new double?[expected.Count];
+            await group.ReadAsync(fields[0], steps.AsMemory());
+            await group.ReadAsync(fields[2], sites.AsMemory());
+            await group.ReadAsync(fields[6], mse.AsMemory());
+            await group.ReadAsync(fields[8], r2.AsMemory());
+            Assert.Equal(expected.Select(e => (long?)e.Step), steps);
+            Assert.Equal(expected.Select(e => e.Site), sites);
+            Assert.Equal(expected.Select(e => e.MseHeldout), mse); // bit-exact
+            Assert.Equal(expected.Select(e => e.R2Heldout), r2);
+        }
+
+        var metrics = directory.ReadMetrics();
+        await using (var reader = await ParquetReader.CreateAsync(directory.MetricsTablePath))
+        {
+            var fields = reader.Schema.GetDataFields();
+            using var group = reader.OpenRowGroupReader(0);
+            Assert.Equal(metrics.Count, group.RowCount);
+            var loss = new double?[metrics.Count];
+            var val = new double?[metrics.Count];
+            await group.ReadAsync(fields.Single(f => f.Name == "train_loss"), loss.AsMemory());
+            await group.ReadAsync(fields.Single(f => f.Name == "val_loss_mean"), val.AsMemory());
+            Assert.Equal(metrics.Select(m => (double?)m.TrainLoss), loss);
+            Assert.Equal(metrics.Select(m => m.ValLossMean), val);
+            Assert.Contains(val, v => v is null); // lines without a validation are nulls, not zeros
+        }
     }
 
     [Fact]
