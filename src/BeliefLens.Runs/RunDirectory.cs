@@ -19,6 +19,7 @@ namespace BeliefLens.Runs;
 /// metrics.parquet, probes.parquet the two JSONL files as Parquet tables, refreshed whenever summary.json is written
 /// probe/                         ProbeFolder: probe.json (ProbeResult), .npy arrays, emergence/step_XXXXXXX.npy
 /// figures/, report.html          the rendered report
+/// tensorboard/                   TensorBoard event files: *.train, *.probe, *.report (each rebuilt when its stage runs)
 /// .lock, .lock-holder.json       the writer's lock and who holds it
 /// </code>
 /// </summary>
@@ -34,6 +35,7 @@ public sealed partial class RunDirectory
     private const string TrainConfigFile = "train_config.json";
     private const string ProbeFolderName = "probe";
     private const string FiguresFolder = "figures";
+    private const string TensorBoardFolder = "tensorboard";
     private const string ReportFile = "report.html";
     private const string LockFile = ".lock";
     private const string LockHolderFile = ".lock-holder.json";
@@ -71,6 +73,9 @@ public sealed partial class RunDirectory
     public string CheckpointsPath => Combine(CheckpointsFolder);
 
     public string FiguresPath => Combine(FiguresFolder);
+
+    /// <summary>tensorboard/: TensorBoard event files (<c>tensorboard --logdir</c> this, or a sweep's jobs/ folder).</summary>
+    public string TensorBoardPath => Combine(TensorBoardFolder);
 
     public string ReportPath => Combine(ReportFile);
 
@@ -249,7 +254,7 @@ public sealed partial class RunDirectory
     /// <summary>Run outputs that replacing the run deletes, config.json first (so a kill part-way leaves no run claimed).</summary>
     internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath, MetricsTablePath, ProbesTablePath];
 
-    internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath];
+    internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath, TensorBoardPath];
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 

@@ -185,6 +185,22 @@ public sealed class RunWriter : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// Prepares tensorboard/ for a fresh event file of one kind (train, probe or report): deletes the earlier files of
+    /// that kind (they are rebuilt from the run's records) and returns the folder for TorchSharp's SummaryWriter.
+    /// </summary>
+    public string ClearTensorBoard(string kind)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        string folder = CreateFolder(Directory.TensorBoardPath);
+        foreach (string file in System.IO.Directory.EnumerateFiles(folder, "events.out.tfevents.*." + kind))
+        {
+            File.Delete(file);
+        }
+
+        return folder;
+    }
+
     /// <summary>Deletes the run's outputs, config.json first, to start a different run here; other files stay.</summary>
     public void ClearForReplacement()
     {

@@ -44,6 +44,8 @@ public static class RunPipeline
         Probe(experiment, process, writer, observer, cancellation);
         observer.Stage("report", "figures and report.html");
         RunReport.Render(writer, observer);
+        TensorBoardLog.WriteFigures(writer, experiment.Training.Steps, // `report` alone never loads TorchSharp, so the images come from here
+            new[] { "emergence", "beliefs-true-vs-predicted" }.Select(name => Path.Combine(writer.Directory.FiguresPath, name + ".png")));
     }
 
     /// <summary>
@@ -185,6 +187,7 @@ public static class RunPipeline
             }
         }
 
+        TensorBoardLog.WriteProbes(writer);
         WriteSummaryProbes(writer);
     }
 
