@@ -141,6 +141,7 @@ public static class RunPipeline
         if (pending.Count == 0 && finalDone)
         {
             observer.Stage("probe", "all checkpoints already probed; skipped");
+            TensorBoardLog.WriteProbes(writer); // a kill may have come between probes.jsonl and its event file
             if (dir.ReadSummary().Probes is null)
             {
                 WriteSummaryProbes(writer); // killed after probing but before summary.json got its probe metrics
