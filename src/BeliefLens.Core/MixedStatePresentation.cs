@@ -475,6 +475,26 @@ public sealed class MixedStatePresentation
         StatisticalComplexity = complexity;
     }
 
+    /// <summary>
+    /// Each recurrent state's probability within its own closed class (each class sums to 1; 0 elsewhere). Exact even
+    /// when the search was truncated, unlike <see cref="StationaryDistribution"/>, which also needs the class weights.
+    /// </summary>
+    public double[] StationaryWithinClasses()
+    {
+        var within = new double[StateCount];
+        foreach (int c in Enumerable.Range(0, StateCount).Where(k => Kinds[k] == MspStateKind.Recurrent).Select(k => ComponentOf[k]).Distinct())
+        {
+            var members = Enumerable.Range(0, StateCount).Where(k => ComponentOf[k] == c).ToArray();
+            var local = ClassStationary(members);
+            for (int k = 0; k < members.Length; k++)
+            {
+                within[members[k]] = local[k];
+            }
+        }
+
+        return within;
+    }
+
     // Stationary distribution of one closed class by power iteration on the lazy chain (aperiodic, same fixed point).
     private double[] ClassStationary(int[] members)
     {

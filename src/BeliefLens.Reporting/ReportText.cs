@@ -35,6 +35,21 @@ public static class ReportText
     public static string ProcessSection(string processName, int depth) =>
         $"The exact belief states (mixed states) of {processName}: every prefix up to length {depth}, computed in float64.";
 
+    public static string MspSection(Core.MspGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return $"The mixed-state presentation of {graph.ProcessName}: every belief an observer can hold after some prefix, "
+            + $"and the token transitions between them ({MspGraphFiles.Describe(graph)}). Its recurrent part is the process's ε-machine.";
+    }
+
+    public static string MspCaption(Core.MspGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return $"Belief states of {graph.ProcessName} as nodes, labelled with the belief over ({string.Join(", ", graph.StateNames)}); "
+            + "filled: recurrent, with their long-run probability π; dashed: transient; edges: token and its probability. "
+            + "Drawn by Graphviz from msp.dot in the figures folder.";
+    }
+
     public static string HeadlineSection(IReadOnlyList<SiteMetrics> headlineSites, double fitFraction)
     {
         ArgumentNullException.ThrowIfNull(headlineSites);

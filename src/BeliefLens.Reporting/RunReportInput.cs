@@ -45,6 +45,7 @@ public sealed record MixtureMetrics(int Components, MixtureScore ComponentIdenti
 /// <param name="Distances">The main site's distance analysis, computed with its pairs kept.</param>
 /// <param name="Mixture">The mixture probes, for a mixture process; else null.</param>
 /// <param name="SourceDirectory">The run directory, named in the footer.</param>
+/// <param name="MspGraph">The process's whole mixed-state presentation when it is finite and small enough to draw; else null.</param>
 public sealed record RunReportInput(
     ExperimentFacts Experiment,
     Process Process,
@@ -59,7 +60,8 @@ public sealed record RunReportInput(
     MixtureMetrics? Mixture,
     string SourceDirectory,
     DimensionReport? Dimension = null,
-    IReadOnlyList<ReportSection>? ExtraSections = null);
+    IReadOnlyList<ReportSection>? ExtraSections = null,
+    MspGraph? MspGraph = null);
 
 /// <summary>The rendered report: the HTML page and the figure files written for it.</summary>
 public sealed record RenderedReport(string Html, IReadOnlyList<FigureFile> Figures, AnimationFile? Animation);

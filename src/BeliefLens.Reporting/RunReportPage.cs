@@ -57,6 +57,11 @@ public static class RunReportPage
             new("The process", [ReportFigure.From(geometry)], Text: ReportText.ProcessSection(input.Process.Name, depth)),
             new("Belief geometry in the residual stream", [ReportFigure.From(headline)], Text: ReportText.HeadlineSection(headlineSites, input.Experiment.FitFraction)),
         };
+        if (input.MspGraph is { } mspGraph)
+        {
+            sections.Insert(1, MspSection(mspGraph, figuresDirectory)); // right after the process it draws
+        }
+
         if (emergence is not null && animation is not null)
         {
             sections.Add(new ReportSection("How the geometry emerges", [ReportFigure.From(emergence), ReportFigure.From(animation)]));
@@ -180,6 +185,16 @@ public static class RunReportPage
         }
 
         return Math.Max(depth, Math.Min(maxDepth, 6));
+    }
+
+    /// <summary>The MSP drawn by Graphviz (msp.dot and msp.svg in the figures folder); without Graphviz, a line saying so.</summary>
+    private static ReportSection MspSection(MspGraph graph, string figuresDirectory)
+    {
+        string svg = Path.Combine(figuresDirectory, "msp.svg");
+        var (_, missing) = MspGraphFiles.Write(graph, svg);
+        return missing is null
+            ? new ReportSection("The mixed-state presentation", [new ReportFigure(svg, ReportText.MspCaption(graph))], Text: ReportText.MspSection(graph))
+            : new ReportSection("The mixed-state presentation", [], Text: ReportText.MspSection(graph) + " " + missing);
     }
 
     private static double[] Predicted(RunReportInput input, string site) =>

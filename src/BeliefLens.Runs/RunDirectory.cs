@@ -13,11 +13,14 @@ namespace BeliefLens.Runs;
 /// checkpoints/step_XXXXXXX.pt    PyTorch state dict (TransformerLens names), written last: marks the checkpoint complete
 /// checkpoints/step_XXXXXXX.optim.pt   optimizer buffers
 /// checkpoints/step_XXXXXXX.json  CheckpointSidecar: step, RNG state, and the model/process to load the .pt on its own
+/// checkpoints/train_config.json  TransformerLensConfig: HookedTransformerConfig(**cfg) for Python (TransformerLens)
 /// summary.json                   RunSummary
 /// probes.jsonl                   ProbeLine per probed checkpoint, ascending step
+/// metrics.parquet, probes.parquet the two JSONL files as Parquet tables, refreshed whenever summary.json is written
 /// probe/                         ProbeFolder: probe.json (ProbeResult), .npy arrays, emergence/step_XXXXXXX.npy
 /// figures/, report.html          the rendered report
 /// dimension.json                 fractal dimensions of the exact and predicted beliefs (written by `dimension RUN_DIR`)
+/// tensorboard/                   TensorBoard event files: *.train, *.probe, *.report (each rebuilt when its stage runs)
 /// .lock, .lock-holder.json       the writer's lock and who holds it
 /// </code>
 /// </summary>
@@ -27,9 +30,13 @@ public sealed partial class RunDirectory
     private const string MetricsFile = "metrics.jsonl";
     private const string SummaryFile = "summary.json";
     private const string ProbesFile = "probes.jsonl";
+    private const string MetricsTableFile = "metrics.parquet";
+    private const string ProbesTableFile = "probes.parquet";
     private const string CheckpointsFolder = "checkpoints";
+    private const string TrainConfigFile = "train_config.json";
     private const string ProbeFolderName = "probe";
     private const string FiguresFolder = "figures";
+    private const string TensorBoardFolder = "tensorboard";
     private const string ReportFile = "report.html";
     private const string DimensionFile = "dimension.json";
     private const string LockFile = ".lock";
@@ -61,9 +68,18 @@ public sealed partial class RunDirectory
 
     public string ProbesPath => Combine(ProbesFile);
 
+    /// <summary>metrics.jsonl as a Parquet table, refreshed with summary.json.</summary>
+    public string MetricsTablePath => Combine(MetricsTableFile);
+
+    /// <summary>probes.jsonl as a Parquet table (one row per checkpoint × site), refreshed with summary.json.</summary>
+    public string ProbesTablePath => Combine(ProbesTableFile);
+
     public string CheckpointsPath => Combine(CheckpointsFolder);
 
     public string FiguresPath => Combine(FiguresFolder);
+
+    /// <summary>tensorboard/: TensorBoard event files (<c>tensorboard --logdir</c> this, or a sweep's jobs/ folder).</summary>
+    public string TensorBoardPath => Combine(TensorBoardFolder);
 
     public string ReportPath => Combine(ReportFile);
 
@@ -106,6 +122,9 @@ public sealed partial class RunDirectory
     public string OptimizerStatePath(long step) => CheckpointFile(step, ".optim.pt");
 
     public string SidecarPath(long step) => CheckpointFile(step, ".json");
+
+    /// <summary>checkpoints/train_config.json: the model for TransformerLens, beside every checkpoint.</summary>
+    public string TrainConfigPath => System.IO.Path.Combine(CheckpointsPath, TrainConfigFile);
 
     /// <summary>The sidecar beside a checkpoint file wherever it was copied (step_0000400.pt → step_0000400.json).</summary>
     public static string SidecarPathOf(string checkpointPath)
@@ -249,8 +268,8 @@ public sealed partial class RunDirectory
         string folder = Full(System.IO.Path.GetDirectoryName(file) ?? ".");
         string name = System.IO.Path.GetFileName(file);
         bool probeFile = name == ProbeFolder.ResultFile || name.EndsWith(".npy", StringComparison.Ordinal);
-        return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or DimensionFile or LockHolderFile || probeFile
-            : folder == Full(CheckpointsPath) ? name.StartsWith("step_", StringComparison.Ordinal)
+        return folder == Full(Path) ? name is ConfigFile or MetricsFile or SummaryFile or ProbesFile or ReportFile or DimensionFile or LockHolderFile or MetricsTableFile or ProbesTableFile || probeFile
+            : folder == Full(CheckpointsPath) ? name.StartsWith("step_", StringComparison.Ordinal) || name == TrainConfigFile
             : folder == Full(Probe.Path) || folder == Full(Probe.EmergencePath) ? probeFile
             : folder == Full(FiguresPath);
     }
@@ -261,9 +280,9 @@ public sealed partial class RunDirectory
     private static partial Regex TempName();
 
     /// <summary>Run outputs that replacing the run deletes, config.json first (so a kill part-way leaves no run claimed).</summary>
-    internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath];
+    internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath, MetricsTablePath, ProbesTablePath];
 
-    internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath];
+    internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath, TensorBoardPath];
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 

@@ -155,4 +155,5 @@ public static partial class RunJson
 [JsonSerializable(typeof(QuantumProbeResult))]
 [JsonSerializable(typeof(IReadOnlyList<UniversalityRow>))]
 [JsonSerializable(typeof(AttentionResult))]
+[JsonSerializable(typeof(TransformerLensConfig))]
 internal sealed partial class RunJsonContext : JsonSerializerContext;

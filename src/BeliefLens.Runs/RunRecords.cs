@@ -105,6 +105,30 @@ public sealed record CheckpointSidecar(
     ModelConfig Model,
     [property: JsonNumberHandling(RunJson.ExactInteger)] ulong Seed);
 
+/// <summary>
+/// checkpoints/train_config.json: the model in TransformerLens's HookedTransformerConfig field names and nothing else,
+/// so Python rebuilds it with <c>HookedTransformer(HookedTransformerConfig(**cfg))</c> and loads any step_XXXXXXX.pt
+/// beside it with <c>load_state_dict</c>. <see cref="DMlp"/> is null for an attention-only model,
+/// <see cref="NormalizationType"/> null for no normalization.
+/// </summary>
+public sealed record TransformerLensConfig(
+    int NLayers,
+    int DModel,
+    int NCtx,
+    int DHead,
+    int NHeads,
+    int? DMlp,
+    string ActFn,
+    int DVocab,
+    int DVocabOut,
+    string? NormalizationType,
+    bool AttnOnly,
+    double Eps,
+    bool UseAttnScale,
+    string AttentionDir,
+    string PositionalEmbeddingType,
+    string ModelName);
+
 /// <summary>summary.json: the training result, plus the final probe's headline numbers once probing is done.</summary>
 public sealed record RunSummary(
     string Process,

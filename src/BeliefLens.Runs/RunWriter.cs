@@ -36,7 +36,33 @@ public sealed class RunWriter : IDisposable
 
     public void WriteConfig(RunConfig config) => WriteAtomically(Directory.ConfigPath, RunJson.Serialize(config, indented: true));
 
-    public void WriteSummary(RunSummary summary) => WriteAtomically(Directory.SummaryPath, RunJson.Serialize(summary, indented: true));
+    /// <summary>
+    /// Writes summary.json, first refreshing the Parquet copies of metrics.jsonl and probes.jsonl (metrics.parquet,
+    /// probes.parquet), so a summary never stands beside stale tables.
+    /// </summary>
+    public void WriteSummary(RunSummary summary)
+    {
+        var metrics = Directory.ReadMetrics();
+        if (metrics.Count > 0)
+        {
+            WriteIfChanged(Directory.MetricsTablePath, RunTables.Metrics(metrics));
+        }
+
+        var probes = Directory.ReadProbeLines();
+        if (probes.Count > 0)
+        {
+            WriteIfChanged(Directory.ProbesTablePath, RunTables.Probes(probes));
+        }
+
+        WriteAtomically(Directory.SummaryPath, RunJson.Serialize(summary, indented: true));
+    }
+
+    /// <summary>Writes checkpoints/train_config.json (the model in TransformerLens's names), atomically.</summary>
+    public void WriteTrainConfig(TransformerLensConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        WriteIfChanged(Directory.TrainConfigPath, RunJson.Serialize(config, indented: true)); // the same for every checkpoint of a run
+    }
 
     public void WriteAttention(AttentionResult result) => WriteAtomically(Directory.AttentionPath, RunJson.Serialize(result, indented: true));
 
@@ -186,6 +212,22 @@ public sealed class RunWriter : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// Prepares tensorboard/ for a fresh event file of one kind (train, probe or report): deletes the earlier files of
+    /// that kind (they are rebuilt from the run's records) and returns the folder for TorchSharp's SummaryWriter.
+    /// </summary>
+    public string ClearTensorBoard(string kind)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        string folder = CreateFolder(Directory.TensorBoardPath);
+        foreach (string file in System.IO.Directory.EnumerateFiles(folder, "events.out.tfevents.*." + kind))
+        {
+            File.Delete(file);
+        }
+
+        return folder;
+    }
+
     /// <summary>Deletes the run's outputs, config.json first, to start a different run here; other files stay.</summary>
     public void ClearForReplacement()
     {
@@ -243,6 +285,15 @@ public sealed class RunWriter : IDisposable
         }
 
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Derived files are rewritten only when their bytes change, so a file a rerun reproduces keeps its timestamp.</summary>
+    private void WriteIfChanged(string path, byte[] bytes)
+    {
+        if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
+        {
+            WriteAtomically(path, bytes);
+        }
     }
 
     private void CreateParent(string path)

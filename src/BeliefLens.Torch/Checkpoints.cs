@@ -109,6 +109,7 @@ public static class Checkpoints
         var weights = model.CheckpointStateDict();
         try
         {
+            writer.WriteTrainConfig(model.Config.ToTransformerLens()); // before the .pt that marks the checkpoint complete
             writer.WriteCheckpoint(sidecar.Step, optimizerState, sidecar, Pickle(weights));
         }
         finally

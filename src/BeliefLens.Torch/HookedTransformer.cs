@@ -26,6 +26,9 @@ namespace BeliefLens.Torch;
 /// </summary>
 public sealed class HookedTransformer : nn.Module<Tensor, Tensor>, ISequenceModel
 {
+    /// <summary>TransformerLens's LayerNorm epsilon (HookedTransformerConfig.eps).</summary>
+    public const double LayerNormEps = 1e-5;
+
     private readonly Embed embed;
     private readonly PosEmbed pos_embed;
     private readonly ModuleList<TransformerBlock> blocks;
@@ -485,7 +488,7 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>, ISequenceMode
     /// </summary>
     internal sealed class HookedLayerNorm : nn.Module
     {
-        private const double Eps = 1e-5;
+        private const double Eps = LayerNormEps;
         private readonly ModelContext _context;
         private readonly string _prefix;
         private readonly string _hookNormalized;

@@ -121,6 +121,7 @@ public static class Trainer
 
         var checkpointSteps = options.CheckpointSteps();
         using var metrics = directory.OpenMetrics(keepThroughStep: startStep);
+        var tensorBoard = TensorBoardLog.OpenTraining(directory);
         long tokensPerStep = (long)options.BatchSize * nCtx;
         var clock = Stopwatch.StartNew();
         var windowClock = Stopwatch.StartNew();
@@ -185,6 +186,7 @@ public static class Trainer
                 }
 
                 metrics.Append(line);
+                tensorBoard.Add(line);
                 progress?.Invoke(new TrainingProgress(done, options.Steps, lastLoss, validation.FloorMean, tokensPerSecond, lastValidation));
             }
 

@@ -113,6 +113,14 @@ public sealed record TransformerConfig
     public ModelConfig ToRecord() => new(NLayers, DModel, NHeads, DHead, DMlp, NCtx, DVocab, ActFn, LayerNorm ? "LN" : null, AttnOnly,
         IsRecurrent ? Architecture : null, IsRecurrent ? IgnoredFields.ToArray() : null);
 
+    /// <summary>
+    /// train_config.json for Python: TransformerLens's HookedTransformerConfig fields that describe this architecture
+    /// (pre-LN or none, learned absolute positions, causal attention scaled by 1/√d_head, LN eps 1e-5, untied unembedding).
+    /// </summary>
+    public TransformerLensConfig ToTransformerLens() => new(NLayers, DModel, NCtx, DHead, NHeads, AttnOnly ? null : DMlp, ActFn, DVocab, DVocab,
+        LayerNorm ? "LN" : null, AttnOnly, HookedTransformer.LayerNormEps, UseAttnScale: true, AttentionDir: "causal", PositionalEmbeddingType: "standard",
+        ModelName: "belieflens");
+
     /// <summary>A model from a run's record, validated like any other (errors name <c>model.x</c>).</summary>
     public static TransformerConfig FromRecord(ModelConfig record)
     {

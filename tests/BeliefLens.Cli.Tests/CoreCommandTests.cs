@@ -87,6 +87,7 @@ public sealed class CoreCommandTests : IDisposable
     [InlineData("--colour: unknown option", "beliefs", "mess3", "--depth", "2", "--out", "x.csv", "--colour", "red")]
     [InlineData("process: spec file", "msp", "missing.json", "--depth", "2")]
     [InlineData("bench: unknown benchmark 'training'", "bench", "training")]
+    [InlineData("--graph: 'g.jpg' must end in .dot, .gv, .graphml, .svg or .png", "msp", "z1r", "--depth", "5", "--graph", "g.jpg")]
     public void BadInputGivesOneLineErrorAndExitCode2(string expected, params string[] args)
     {
         var (code, _, error) = Run(args);
@@ -123,6 +124,37 @@ public sealed class CoreCommandTests : IDisposable
         Assert.Equal(2.0 / 3 * Math.Log(2), root.GetProperty("entropy_rate").GetDouble(), 12);
         Assert.Equal(0.636514, root.GetProperty("myopic_entropies")[2].GetDouble(), 6);
         Assert.Equal(21, root.GetProperty("block_entropies").GetArrayLength());
+    }
+
+    [Fact]
+    public void MspGraphWritesGraphMlAndCapsAnInfiniteMsp()
+    {
+        string graphMl = PathFor("even.graphml");
+        var (code, output, _) = Run("msp", "even", "--depth", "20", "--graph", graphMl);
+        Assert.Equal(0, code);
+        Assert.Contains("graph             4 states (2 recurrent, 2 transient); wrote", output);
+        var xml = System.Xml.Linq.XDocument.Load(graphMl);
+        Assert.Equal(4, xml.Descendants().Count(e => e.Name.LocalName == "node"));
+        Assert.Equal(7, xml.Descendants().Count(e => e.Name.LocalName == "edge")); // π: 0,1; (½,½): 0,1; A: 0,1; B: 1
+
+        string dot = PathFor("mess3.dot");
+        (code, output, _) = Run("msp", "mess3", "--depth", "8", "--graph", dot, "--graph-max-states", "50");
+        Assert.Equal(0, code);
+        Assert.Contains("40 states (0 recurrent, 0 transient, 40 unresolved) reached within 3 tokens; cut there", output);
+        Assert.Equal(39, File.ReadAllText(dot).Split(" -> ").Length - 1);
+    }
+
+    [Theory]
+    [InlineData("z1r", 7)]
+    [InlineData("rrxor", 36)]
+    [InlineData("even", 4)]
+    [InlineData("golden_mean", 3)]
+    [InlineData("mess3", 0)]
+    public void TheReportDrawsTheMspOfFiniteSmallProcessesOnly(string name, int states)
+    {
+        var graph = Cli.Run.RunReport.DrawableMsp(Core.BuiltinProcesses.Create(name));
+        Assert.Equal(states, graph?.Nodes.Count ?? 0);
+        Assert.True(graph is null || graph.IsComplete);
     }
 
     [Fact]

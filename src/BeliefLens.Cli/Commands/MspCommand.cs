@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using BeliefLens.Core;
+using BeliefLens.Reporting;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -45,6 +46,23 @@ public sealed class MspCommand : BeliefLensCommand<MspCommand.Settings>
         [Description("also write the summary as JSON")]
         public string? Out { get; init; }
 
+        [CommandOption("--graph <FILE>")]
+        [Description("also draw the MSP as a graph: FILE.dot, .gv, .graphml, .svg or .png (svg/png need Graphviz 'dot'; the .dot is written beside them)")]
+        public string? Graph { get; init; }
+
+        [CommandOption("--graph-depth <D>")]
+        [Description("draw only the states first reached within D tokens (default: the search depth)")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(0)]
+        public int? GraphDepth { get; init; }
+
+        [CommandOption("--graph-max-states <N>")]
+        [Description("cap the drawing at the deepest whole level with at most N states")]
+        [TypeConverter(typeof(IntValueConverter))]
+        [Bounds(1)]
+        [DefaultValue(MspGraphDefaults.MaxStates)]
+        public int GraphMaxStates { get; init; } = MspGraphDefaults.MaxStates;
+
         [CommandOption("--bos")]
         [Description("prepend a beginning-of-sequence start state to the process")]
         public bool Bos { get; init; }
@@ -55,6 +73,8 @@ public sealed class MspCommand : BeliefLensCommand<MspCommand.Settings>
             return !result.Successful ? result
                 : Process is null ? ValidationResult.Error("process: give a built-in name or a .json spec, e.g. 'belieflens msp rrxor --depth 12'.")
                 : Depth is null ? ValidationResult.Error("--depth: is required for 'msp' (how many tokens to search, e.g. --depth 10).")
+                : Graph is string g && !new[] { ".dot", ".gv", ".graphml", ".svg", ".png" }.Contains(Path.GetExtension(g).ToLowerInvariant())
+                    ? ValidationResult.Error($"--graph: '{g}' must end in .dot, .gv, .graphml, .svg or .png.")
                 : ValidationResult.Success();
         }
     }
@@ -77,6 +97,18 @@ public sealed class MspCommand : BeliefLensCommand<MspCommand.Settings>
             string json = JsonSerializer.Serialize(summary, MspSummary.JsonOptions);
             CsvFiles.WriteAtomically(output, writer => writer.Write(json + "\n"));
             Console.WriteLine($"wrote {output}");
+        }
+
+        if (settings.Graph is string graphPath)
+        {
+            var graph = MspGraph.From(msp, settings.GraphDepth, settings.GraphMaxStates);
+            var (written, note) = MspGraphFiles.Write(graph, graphPath);
+            if (note is not null)
+            {
+                Console.WriteLine(note);
+            }
+
+            Console.WriteLine($"graph             {MspGraphFiles.Describe(graph)}; wrote {string.Join(", ", written)}");
         }
 
         return 0;
@@ -105,6 +137,13 @@ public sealed class MspCommand : BeliefLensCommand<MspCommand.Settings>
             Console.WriteLine($"{l,3} {F(s.BlockEntropies[l]),10} {F(s.MyopicEntropies[l - 1]),10}{excess}");
         }
     }
+}
+
+/// <summary>Defaults of <c>msp --graph</c>.</summary>
+public static class MspGraphDefaults
+{
+    /// <summary>Beyond a few hundred states Graphviz's layout is slow and the picture unreadable.</summary>
+    public const int MaxStates = 300;
 }
 
 /// <summary>The JSON written by <c>msp --out</c>; entropies in nats.</summary>

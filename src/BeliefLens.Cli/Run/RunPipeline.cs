@@ -50,6 +50,8 @@ public static class RunPipeline
         CompositeStage.Run(experiment, process, writer, observer, cancellation); // mixtures and products only
         observer.Stage("report", "figures and report.html");
         RunReport.Render(writer, observer);
+        TensorBoardLog.WriteFigures(writer, experiment.Training.Steps, // `report` alone never loads TorchSharp, so the images come from here
+            new[] { "emergence", "beliefs-true-vs-predicted" }.Select(name => Path.Combine(writer.Directory.FiguresPath, name + ".png")));
     }
 
     /// <summary>
@@ -145,6 +147,7 @@ public static class RunPipeline
         if (pending.Count == 0 && finalDone)
         {
             observer.Stage("probe", "all checkpoints already probed; skipped");
+            TensorBoardLog.WriteProbes(writer); // a kill may have come between probes.jsonl and its event file
             if (dir.ReadSummary().Probes is null)
             {
                 WriteSummaryProbes(writer); // killed after probing but before summary.json got its probe metrics
@@ -191,6 +194,7 @@ public static class RunPipeline
             }
         }
 
+        TensorBoardLog.WriteProbes(writer);
         WriteSummaryProbes(writer);
     }
 

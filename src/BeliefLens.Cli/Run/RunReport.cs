@@ -95,7 +95,25 @@ public static class RunReport
         return new RunReportInput(facts, process, training, ReadLoss(run, summary), sites, mainSite, truth, predicted, ReadCheckpoints(run, mainSite),
             Distances(experiment, new DenseMatrix(mainPredicted, truthArray.Shape[0], states), new DenseMatrix(truthArray.Data, truthArray.Shape[0], states),
                 new DenseMatrix(nextToken.Data, nextToken.Shape[0], nextToken.Shape[1])),
-            Mixture(final.Mixture), Path.GetFullPath(run.Path), ReadDimension(run));
+            Mixture(final.Mixture), Path.GetFullPath(run.Path), ReadDimension(run), MspGraph: DrawableMsp(process));
+    }
+
+    /// <summary>The report draws the MSP when it is finite with at most this many states (Z1R 7, RRXOR 36, Even 4, golden mean 3).</summary>
+    public const int ReportMspMaxStates = 64;
+
+    /// <summary>The whole MSP of <paramref name="process"/> as a graph when it is finite and small; null otherwise.</summary>
+    internal static MspGraph? DrawableMsp(Process process)
+    {
+        try
+        {
+            // A finite MSP of n states closes within n tokens; a larger or infinite one hits the state cap first.
+            var msp = MixedStatePresentation.Build(process, ReportMspMaxStates, maxStates: ReportMspMaxStates);
+            return msp.IsComplete ? MspGraph.From(msp) : null;
+        }
+        catch (BeliefLensInputException)
+        {
+            return null; // more than ReportMspMaxStates states: not drawn
+        }
     }
 
     /// <summary>

@@ -162,7 +162,7 @@ public sealed class KilledRunTests(ITestOutputHelper log) : IDisposable
     private static void AssertSameRun(string expectedDir, string actualDir)
     {
         static List<string> Files(string dir) => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(dir, f)).Where(f => !f.StartsWith("figures", StringComparison.Ordinal) && f != "report.html")
+            .Select(f => Path.GetRelativePath(dir, f)).Where(f => !f.StartsWith("figures", StringComparison.Ordinal) && !f.StartsWith("tensorboard", StringComparison.Ordinal) && f != "report.html")
             .Order(StringComparer.Ordinal).ToList();
 
         var files = Files(expectedDir);

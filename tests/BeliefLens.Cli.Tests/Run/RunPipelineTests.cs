@@ -362,7 +362,7 @@ public sealed class RunPipelineTests(FinishedTinyRun run) : IClassFixture<Finish
     internal static Dictionary<string, string> Snapshot(string dir) =>
         Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(dir, f))
-            .Where(f => f != "report.html" && !f.StartsWith("figures", StringComparison.Ordinal))
+            .Where(f => f != "report.html" && !f.StartsWith("figures", StringComparison.Ordinal) && !f.StartsWith("tensorboard", StringComparison.Ordinal))
             .ToDictionary(f => f, f =>
             {
                 string full = Path.Combine(dir, f);
