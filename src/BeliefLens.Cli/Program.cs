@@ -12,7 +12,7 @@ namespace BeliefLens.Cli;
 public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep"];
+    internal static readonly string[] CommandNames = ["run", "report", "composite", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
     internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe"];
