@@ -233,7 +233,7 @@ public sealed partial class RunDirectory
     private static partial Regex TempName();
 
     /// <summary>Run outputs that replacing the run deletes, config.json first (so a kill part-way leaves no run claimed).</summary>
-    internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath];
+    internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath, CompositePath];
 
     internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath];
 
