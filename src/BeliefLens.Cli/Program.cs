@@ -13,7 +13,7 @@ public static class Program
 {
     /// <summary>The top-level commands, in the order the help lists them.</summary>
     internal static readonly string[] CommandNames =
-        ["run", "report", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "attention", "universality", "intervene", "dimension", "bench", "sweep"];
+        ["run", "report", "composite", "processes", "beliefs", "msp", "plot-beliefs", "train", "probe", "attention", "universality", "intervene", "dimension", "bench", "sweep"];
 
     /// <summary>The <c>bench</c> subcommands.</summary>
     internal static readonly string[] BenchmarkNames = ["beliefs", "train", "probe", "quantum-probe", "dimension"];

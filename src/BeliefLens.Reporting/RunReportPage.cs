@@ -184,7 +184,9 @@ public static class RunReportPage
             depth++;
         }
 
-        return Math.Max(depth, Math.Min(maxDepth, 6));
+        // The floor of 6 only while its tree stays near the budget (27 joint tokens of a product reach 4e8 prefixes at 6).
+        int floor = Math.Min(maxDepth, 6);
+        return BeliefTree.UpperBound(vocabSize, floor) <= 10 * GeometryPointBudget ? Math.Max(depth, floor) : Math.Max(depth, 1);
     }
 
     /// <summary>The MSP drawn by Graphviz (msp.dot and msp.svg in the figures folder); without Graphviz, a line saying so.</summary>

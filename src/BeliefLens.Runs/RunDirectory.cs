@@ -280,9 +280,10 @@ public sealed partial class RunDirectory
     private static partial Regex TempName();
 
     /// <summary>Run outputs that replacing the run deletes, config.json first (so a kill part-way leaves no run claimed).</summary>
-    internal IEnumerable<string> ReplaceableFiles() => [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath, MetricsTablePath, ProbesTablePath];
+    internal IEnumerable<string> ReplaceableFiles() =>
+        [ConfigPath, MetricsPath, SummaryPath, ProbesPath, ReportPath, MetricsTablePath, ProbesTablePath, CompositePath, DimensionPath];
 
-    internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath, TensorBoardPath];
+    internal IEnumerable<string> ReplaceableFolders() => [CheckpointsPath, Probe.Path, FiguresPath, TensorBoardPath, QuantumPath];
 
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 

@@ -15,6 +15,7 @@ public sealed class CommandLineTests
     {
         [typeof(RunCommand)] = ["run"],
         [typeof(ReportCommand)] = ["report"],
+        [typeof(CompositeCommand)] = ["composite"],
         [typeof(ProcessesCommand)] = ["processes"],
         [typeof(BeliefsCommand)] = ["beliefs"],
         [typeof(MspCommand)] = ["msp"],

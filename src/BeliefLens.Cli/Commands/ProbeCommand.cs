@@ -302,8 +302,10 @@ public sealed class ProbeCommand : BeliefLensCommand<ProbeCommand.Settings>
 
         Console.WriteLine($"{report.Result.Anchors} anchors (prefixes of length 1..{report.Result.NCtx}), Markov-{report.Result.MarkovOrder} with {report.Result.MarkovStates} states, {seeds.Length} random-init networks; wrote {output.QuantumProbePath}");
         return 0;
+    }
+
     /// <summary>The second level of a composite process, from the last probed site: meta-belief or factored vs joint probes.</summary>
-    private static void PrintCompositeProbes(HookedTransformer model, Process process, ProbeOptions options, string site)
+    private static void PrintCompositeProbes(ISequenceModel model, Process process, ProbeOptions options, string site)
     {
         if (process.Composite is not { } composite || site.Contains('+', StringComparison.Ordinal))
         {
