@@ -24,6 +24,8 @@ public sealed class CommandLineTests
         [typeof(BenchBeliefs)] = ["bench", "beliefs"],
         [typeof(BenchTrain)] = ["bench", "train"],
         [typeof(BenchProbe)] = ["bench", "probe"],
+        [typeof(BenchQuantumProbe)] = ["bench", "quantum-probe"],
+        [typeof(UniversalityCommand)] = ["universality"],
         [typeof(SweepPlanCommand)] = ["sweep", "plan"],
         [typeof(SweepRunCommand)] = ["sweep", "run"],
         [typeof(SweepTaskCommand)] = ["sweep", "task"],
