@@ -46,10 +46,11 @@ public static class UniversalityReport
                 minimal.LineWidth = 2.5f;
                 minimal.MarkerSize = 7;
                 minimal.LegendText = run.Architecture;
-                var markov = plot.Add.ScatterLine(xs, sites.Select(s => Math.Log10(s.MarkovNormalizedRmse)).ToArray(), colour);
+                // Markov: the same colour, lighter, thin, with open squares (a dashed line would not survive the SVG writer).
+                var markov = plot.Add.ScatterLine(xs, sites.Select(s => Math.Log10(s.MarkovNormalizedRmse)).ToArray(), colour.WithAlpha(0.55));
                 markov.LineWidth = 1.5f;
-                markov.MarkerSize = 5;
-                markov.LinePattern = LinePattern.Dashed;
+                markov.MarkerSize = 8;
+                markov.MarkerShape = MarkerShape.OpenSquare;
                 markov.LegendText = $"{run.Architecture}, Markov-{markovOrder}";
             }
 
@@ -66,7 +67,7 @@ public static class UniversalityReport
             panels.Add(plot);
         }
 
-        string caption = $"Normalised RMSE (probe RMSE divided by the mean RMSE of the same probe on random-init networks of the same architecture) at every site, one panel per process, one colour per architecture. Solid: regressing onto the beliefs of the minimal generator; dashed: onto the beliefs of the Markov-order-{markovOrder} approximation. Lower is better; 1 is no better than a random network.";
+        string caption = $"Normalised RMSE (probe RMSE divided by the mean RMSE of the same probe on random-init networks of the same architecture) at every site, one panel per process, one colour per architecture. Solid lines with dots: regressing onto the beliefs of the minimal generator; light lines with open squares: onto the beliefs of the Markov-order-{markovOrder} approximation. Lower is better; 1 is no better than a random network.";
         return FigureWriter.Write(panels, Math.Min(2, panels.Count), directory, name, caption, 620, 480);
     }
 

@@ -29,6 +29,8 @@ public sealed class CommandLineTests
         [typeof(BenchDimension)] = ["bench", "dimension"],
         [typeof(DimensionCommand)] = ["dimension"],
         [typeof(InterveneCommand)] = ["intervene"],
+        [typeof(BenchQuantumProbe)] = ["bench", "quantum-probe"],
+        [typeof(UniversalityCommand)] = ["universality"],
         [typeof(SweepPlanCommand)] = ["sweep", "plan"],
         [typeof(SweepRunCommand)] = ["sweep", "run"],
         [typeof(SweepTaskCommand)] = ["sweep", "task"],
