@@ -46,6 +46,12 @@ public sealed class AttentionCommandTests : IDisposable
             Assert.True(File.Exists(Path.Combine(outDir, "figures", figure + ".png")), figure);
         }
 
+        // The record reads back strictly (every field known, typed and present).
+        var record = new BeliefLens.Runs.RunDirectory(outDir).ReadAttention();
+        Assert.Equal(1, record.PredictedHeads);
+        Assert.Equal(4, record.Heads.Count);
+        Assert.Equal(json["exact_rmse"]!["blocks.1.hook_resid_post"]!.GetValue<double>(), record.ExactRmse["blocks.1.hook_resid_post"]);
+
         string html = File.ReadAllText(Path.Combine(outDir, "attention.html"));
         Assert.Contains("How attention builds beliefs", html, StringComparison.Ordinal);
     }
