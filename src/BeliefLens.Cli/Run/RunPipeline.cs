@@ -49,9 +49,9 @@ public static class RunPipeline
 
         CompositeStage.Run(experiment, process, writer, observer, cancellation); // mixtures and products only
         observer.Stage("report", "figures and report.html");
-        RunReport.Render(writer, observer);
-        TensorBoardLog.WriteFigures(writer, experiment.Training.Steps, // `report` alone never loads TorchSharp, so the images come from here
-            new[] { "emergence", "beliefs-true-vs-predicted" }.Select(name => Path.Combine(writer.Directory.FiguresPath, name + ".png")));
+        // `report` alone never loads TorchSharp, so the TensorBoard images come from here, before report.html marks the run done.
+        RunReport.Render(writer, observer, afterFigures: () => TensorBoardLog.WriteFigures(writer, experiment.Training.Steps,
+            new[] { "emergence", "beliefs-true-vs-predicted" }.Select(name => Path.Combine(writer.Directory.FiguresPath, name + ".png"))));
     }
 
     /// <summary>

@@ -23,8 +23,11 @@ public static class RunReport
         return Render(writer, observer);
     }
 
-    /// <summary>Renders the finished run of a writer that already holds the lock (the run pipeline's last stage).</summary>
-    public static string Render(RunWriter writer, IRunObserver? observer = null)
+    /// <summary>
+    /// Renders the finished run of a writer that already holds the lock (the run pipeline's last stage).
+    /// <paramref name="afterFigures"/> runs once the figures exist and before report.html, which marks the run done.
+    /// </summary>
+    public static string Render(RunWriter writer, IRunObserver? observer = null, Action? afterFigures = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         var run = writer.Directory;
@@ -37,6 +40,7 @@ public static class RunReport
         }
 
         var rendered = RunReportPage.Render(input, figures);
+        afterFigures?.Invoke();
         writer.WriteText(run.ReportPath, rendered.Html);
         var names = rendered.Figures.Select(f => f.Name).ToList();
         if (rendered.Animation is { } animation)
