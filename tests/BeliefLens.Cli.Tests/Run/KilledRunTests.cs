@@ -158,7 +158,7 @@ public sealed class KilledRunTests(ITestOutputHelper log) : IDisposable
     /// Two run directories hold the same run: the same files, and byte for byte the same checkpoints, config, probes,
     /// probe arrays and probe.json; summary.json, metrics.jsonl and the sidecars equal but for their wall-clock fields.
     /// The figures and report.html are rendered from these files on every run and print the wall time; the Parquet tables
-    /// mirror the JSONL files, wall-clock columns included (ParquetTables' tests check them against the JSONL).
+    /// mirror the JSONL files, wall-clock columns included (PythonOutputsTests checks them against the JSONL).
     /// </summary>
     private static void AssertSameRun(string expectedDir, string actualDir)
     {
