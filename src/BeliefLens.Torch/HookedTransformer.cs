@@ -393,44 +393,10 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>, ISequenceMode
     /// <summary>The checkpoint's state dict: <see cref="StateDictTransformerLens"/> with TransformerLens's buffers.</summary>
     Dictionary<string, Tensor> ISequenceModel.CheckpointStateDict() => StateDictTransformerLens();
 
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict")
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
-        foreach (string key in state.Keys)
-        {
-            if (!parameters.ContainsKey(key) && !key.EndsWith(".attn.mask", StringComparison.Ordinal) && !key.EndsWith(".attn.IGNORE", StringComparison.Ordinal))
-            {
-                throw new BeliefLensInputException($"{source}: unexpected key '{key}'; the checkpoint does not match this model config (check n_layers, attn_only, normalization_type).");
-            }
-        }
-
-        foreach (var (key, parameter) in parameters)
-        {
-            if (!state.TryGetValue(key, out var value))
-            {
-                throw new BeliefLensInputException($"{source}: key '{key}' is missing; the checkpoint does not match this model config.");
-            }
-
-            if (!value.shape.SequenceEqual(parameter.shape))
-            {
-                throw new BeliefLensInputException(
-                    $"{source}: '{key}' has shape [{string.Join(",", value.shape)}] but the model config needs [{string.Join(",", parameter.shape)}]; fix the config.");
-            }
-
-            if (!value.is_floating_point())
-            {
-                throw new BeliefLensInputException($"{source}: '{key}' is not a floating-point tensor.");
-            }
-        }
-
-        using var scope = NewDisposeScope();
-        using var guard = no_grad();
-        foreach (var (key, parameter) in parameters)
-        {
-            parameter.copy_(state[key].to(parameter.dtype, parameter.device)); // writes through the view into the flat buffer
-        }
-    }
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict") =>
+        StateDicts.CopyInto(state, named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal), source,
+            "the checkpoint does not match this model config (check n_layers, attn_only, normalization_type).", "fix the config.",
+            ignorable: key => key.EndsWith(".attn.mask", StringComparison.Ordinal) || key.EndsWith(".attn.IGNORE", StringComparison.Ordinal));
 
     protected override void Dispose(bool disposing)
     {

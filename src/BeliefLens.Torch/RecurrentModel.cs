@@ -259,45 +259,10 @@ public sealed class RecurrentModel : nn.Module<Tensor, Tensor>, ISequenceModel
         return _checkpointParameters.ToDictionary(p => p.Key, p => p.Parameter.detach().contiguous().clone(), StringComparer.Ordinal);
     }
 
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict")
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        var expected = _checkpointParameters.ToDictionary(p => p.Key, p => p.Parameter, StringComparer.Ordinal);
-        foreach (string key in state.Keys)
-        {
-            if (!expected.ContainsKey(key))
-            {
-                throw new BeliefLensInputException(
-                    $"{source}: unexpected key '{key}'; the checkpoint does not match this {Config.Architecture} model (check model.architecture and n_layers).");
-            }
-        }
-
-        foreach (var (key, parameter) in expected)
-        {
-            if (!state.TryGetValue(key, out var value))
-            {
-                throw new BeliefLensInputException($"{source}: key '{key}' is missing; the checkpoint does not match this {Config.Architecture} model (check model.architecture and n_layers).");
-            }
-
-            if (!value.shape.SequenceEqual(parameter.shape))
-            {
-                throw new BeliefLensInputException(
-                    $"{source}: '{key}' has shape [{string.Join(",", value.shape)}] but the model config needs [{string.Join(",", parameter.shape)}]; fix model.architecture, d_model or d_vocab.");
-            }
-
-            if (!value.is_floating_point())
-            {
-                throw new BeliefLensInputException($"{source}: '{key}' is not a floating-point tensor.");
-            }
-        }
-
-        using var scope = NewDisposeScope();
-        using var guard = no_grad();
-        foreach (var (key, parameter) in expected)
-        {
-            parameter.copy_(state[key].to(parameter.dtype, parameter.device)); // writes through into the flat buffer
-        }
-    }
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source = "state dict") =>
+        StateDicts.CopyInto(state, _checkpointParameters.ToDictionary(p => p.Key, p => (Tensor)p.Parameter, StringComparer.Ordinal), source,
+            $"the checkpoint does not match this {Config.Architecture} model (check model.architecture and n_layers).",
+            "fix model.architecture, d_model or d_vocab.");
 
     // ---------------------------------------------------------------- device moves
 

@@ -166,3 +166,14 @@ internal static class FlagNames
         }
     }
 }
+
+/// <summary>How commands print and write their JSON results: snake_case, indented, NaN and ∞ as named literals.</summary>
+internal static class CommandJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+}

@@ -70,13 +70,6 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
         }
     }
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -91,7 +84,7 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
             }
 
             var folderReport = ForProbeFolder(run.ProbeAtRoot, settings, ifsOptions);
-            Emit(JsonSerializer.Serialize(folderReport, JsonOptions) + "\n", settings.Out);
+            Emit(JsonSerializer.Serialize(folderReport, CommandJson.Options) + "\n", settings.Out);
             return 0;
         }
 
@@ -115,7 +108,7 @@ public sealed class DimensionCommand : BeliefLensCommand<DimensionCommand.Settin
             report = ForRun(run, settings, ifsOptions);
         }
 
-        string json = JsonSerializer.Serialize(report, JsonOptions) + "\n";
+        string json = JsonSerializer.Serialize(report, CommandJson.Options) + "\n";
         if (run is not null)
         {
             using var writer = run.Lock("dimension");

@@ -71,13 +71,6 @@ public sealed class InterveneCommand : BeliefLensCommand<InterveneCommand.Settin
         }
     }
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -173,7 +166,7 @@ public sealed class InterveneCommand : BeliefLensCommand<InterveneCommand.Settin
             SiteSteering.MinKlBefore, probeSource, "transformer (HookedTransformer) models only", results);
         string outDir = settings.Out!;
         Directory.CreateDirectory(outDir);
-        string json = JsonSerializer.Serialize(report, JsonOptions) + "\n";
+        string json = JsonSerializer.Serialize(report, CommandJson.Options) + "\n";
         CsvFiles.WriteAtomically(Path.Combine(outDir, "interventions.json"), w => w.Write(json));
         string html = InterventionReportPage.Render(report, Path.Combine(outDir, "figures"), process.TokenNames);
         CsvFiles.WriteAtomically(Path.Combine(outDir, "report.html"), w => w.Write(html));

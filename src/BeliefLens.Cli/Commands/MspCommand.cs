@@ -94,7 +94,7 @@ public sealed class MspCommand : BeliefLensCommand<MspCommand.Settings>
         PrintTable(summary);
         if (settings.Out is string output)
         {
-            string json = JsonSerializer.Serialize(summary, MspSummary.JsonOptions);
+            string json = JsonSerializer.Serialize(summary, CommandJson.Options);
             CsvFiles.WriteAtomically(output, writer => writer.Write(json + "\n"));
             Console.WriteLine($"wrote {output}");
         }
@@ -170,13 +170,6 @@ public sealed record MspSummary(
     double? LossFloorMeanAfterFirst,
     CompositeSummary? Composite = null)
 {
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     public static MspSummary From(MixedStatePresentation msp, int context)
     {
         ArgumentNullException.ThrowIfNull(msp);

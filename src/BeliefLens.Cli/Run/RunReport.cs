@@ -140,7 +140,7 @@ public static class RunReport
 
         try
         {
-            return System.Text.Json.JsonSerializer.Deserialize<DimensionReport>(File.ReadAllText(run.DimensionPath), Commands.DimensionCommand.JsonOptions);
+            return System.Text.Json.JsonSerializer.Deserialize<DimensionReport>(File.ReadAllText(run.DimensionPath), Commands.CommandJson.Options);
         }
         catch (System.Text.Json.JsonException ex)
         {
