@@ -255,25 +255,8 @@ public sealed class HookedTransformer : nn.Module<Tensor, Tensor>, ISequenceMode
     /// Logits [B,P,V] plus detached copies of the named activations. Names default to every hook point.
     /// Dispose the returned cache (or let the caller's dispose scope collect it).
     /// </summary>
-    public (Tensor Logits, ActivationCache Cache) RunWithCache(Tensor tokens, IEnumerable<string>? names = null)
-    {
-        var cache = new ActivationCache();
-        var wanted = (names ?? HookNames).ToDictionary(
-            n => n,
-            n => (Func<Tensor, Tensor>)(x =>
-            {
-                var saved = x.detach().clone();
-                saved.MoveToOuterDisposeScope();
-                cache.Add(n, saved);
-                return x;
-            }),
-            StringComparer.Ordinal);
-        using (no_grad())
-        {
-            var logits = RunWithHooks(tokens, wanted);
-            return (logits, cache);
-        }
-    }
+    public (Tensor Logits, ActivationCache Cache) RunWithCache(Tensor tokens, IEnumerable<string>? names = null) =>
+        SequenceModels.RunCaching(this, tokens, names);
 
     /// <summary>
     /// Only the named activations (detached copies), computing no more of the model than they need: blocks after the

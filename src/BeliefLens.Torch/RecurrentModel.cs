@@ -215,24 +215,8 @@ public sealed class RecurrentModel : nn.Module<Tensor, Tensor>, ISequenceModel
         }
     }
 
-    public (Tensor Logits, ActivationCache Cache) RunWithCache(Tensor tokens, IEnumerable<string>? names = null)
-    {
-        var cache = new ActivationCache();
-        var wanted = (names ?? HookNames).ToDictionary(
-            n => n,
-            n => (Func<Tensor, Tensor>)(x =>
-            {
-                var saved = x.detach().clone();
-                saved.MoveToOuterDisposeScope();
-                cache.Add(n, saved);
-                return x;
-            }),
-            StringComparer.Ordinal);
-        using (no_grad())
-        {
-            return (RunWithHooks(tokens, wanted), cache);
-        }
-    }
+    public (Tensor Logits, ActivationCache Cache) RunWithCache(Tensor tokens, IEnumerable<string>? names = null) =>
+        SequenceModels.RunCaching(this, tokens, names);
 
     /// <summary>Only the named activations: layers after the last requested one, and the readout, are skipped. Dispose the cache.</summary>
     public ActivationCache CacheActivations(Tensor tokens, IReadOnlyCollection<string> names)

@@ -57,6 +57,29 @@ public interface ISequenceModel : IDisposable
 /// <summary>Builds models by architecture and answers, without building one, which hooks and probe sites a config has.</summary>
 public static class SequenceModels
 {
+    /// <summary>
+    /// Logits [B,P,V] plus detached copies of the named activations (default: every hook point), without gradients.
+    /// Dispose the returned cache (or let the caller's dispose scope collect it).
+    /// </summary>
+    internal static (Tensor Logits, ActivationCache Cache) RunCaching(ISequenceModel model, Tensor tokens, IEnumerable<string>? names)
+    {
+        var cache = new ActivationCache();
+        var wanted = (names ?? model.HookNames).ToDictionary(
+            n => n,
+            n => (Func<Tensor, Tensor>)(x =>
+            {
+                var saved = x.detach().clone();
+                saved.MoveToOuterDisposeScope();
+                cache.Add(n, saved);
+                return x;
+            }),
+            StringComparer.Ordinal);
+        using (no_grad())
+        {
+            return (model.RunWithHooks(tokens, wanted), cache);
+        }
+    }
+
     /// <summary>A freshly initialised model of <paramref name="config"/>'s architecture; the same seed gives the same weights.</summary>
     public static ISequenceModel Create(TransformerConfig config, Device? device = null, ulong seed = 0)
     {
