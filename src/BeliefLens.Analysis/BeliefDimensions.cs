@@ -131,12 +131,7 @@ public static class BeliefDimensions
     {
         ArgumentNullException.ThrowIfNull(cloud);
         double upper = UpperFraction * diameter;
-        double ceiling = 0;
-        foreach (double w in cloud.Weights)
-        {
-            ceiling -= w * Math.Log(w);
-        }
-
+        double ceiling = BeliefMath.Entropy(cloud.Weights);
         double target = SaturationShare * ceiling;
         double lo = Math.Log(diameter * 1e-12), hi = Math.Log(upper);
         if (!(diameter > 0) || FractalDimension.InformationCurve(cloud, [upper])[0] >= target)

@@ -189,13 +189,7 @@ public static class FractalDimension
                 boxes[key] = boxes.GetValueOrDefault(key) + cloud.Weights[i];
             }
 
-            double h = 0;
-            foreach (double p in boxes.Values)
-            {
-                h -= p * Math.Log(p);
-            }
-
-            information[k] = h;
+            information[k] = BeliefMath.Entropy([.. boxes.Values]);
         }
 
         return information;
