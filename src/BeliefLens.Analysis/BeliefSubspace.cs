@@ -94,18 +94,53 @@ public sealed class BeliefSubspace
     /// <summary>The probe's reading aW + b.</summary>
     public double[] Read(ReadOnlySpan<double> activation)
     {
-        Check(activation);
-        var reading = (double[])_intercept.Clone();
-        for (int i = 0; i < Features; i++)
+        var reading = ReadChange(activation);
+        for (int t = 0; t < Targets; t++)
         {
-            double a = activation[i];
-            for (int t = 0; t < Targets; t++)
-            {
-                reading[t] += a * _coefficients[(i * Targets) + t];
-            }
+            reading[t] += _intercept[t];
         }
 
         return reading;
+    }
+
+    /// <summary>How much an edit δ moves the reading: δW (the linear part alone).</summary>
+    public double[] ReadChange(ReadOnlySpan<double> edit)
+    {
+        Check(edit);
+        var change = new double[Targets];
+        for (int i = 0; i < Features; i++)
+        {
+            double a = edit[i];
+            for (int t = 0; t < Targets; t++)
+            {
+                change[t] += a * _coefficients[(i * Targets) + t];
+            }
+        }
+
+        return change;
+    }
+
+    /// <summary>The pseudo-inverse of a symmetric positive semi-definite n × n matrix, eigenvalues at or below <see cref="RelativeCutoff"/> of the largest dropped.</summary>
+    public static double[] PseudoInverseSymmetric(double[] matrix, int n)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        var eigen = SymmetricEigen.Decompose(matrix, n);
+        double largest = eigen.Values[0];
+        var inverse = new double[n * n];
+        for (int k = 0; k < n && largest > 0 && eigen.Values[k] > RelativeCutoff * largest; k++)
+        {
+            var v = eigen.EigenVector(k);
+            double scale = 1 / eigen.Values[k];
+            for (int a = 0; a < n; a++)
+            {
+                for (int b = 0; b < n; b++)
+                {
+                    inverse[(a * n) + b] += scale * v[a] * v[b];
+                }
+            }
+        }
+
+        return inverse;
     }
 
     /// <summary>

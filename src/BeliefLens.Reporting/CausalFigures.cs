@@ -19,11 +19,12 @@ public static class CausalFigures
         (string Label, Func<SiteSteering, double> Get)[] series =
         [
             ("belief steering", s => s.GapClosedMean),
+            ("along the encoding directions", s => s.GapClosedEncoding),
             ("random direction, same norm", s => s.GapClosedRandom),
             ("orthogonal to subspace, same norm", s => s.GapClosedOrthogonal),
             ("full activation patch", s => s.GapClosedFullPatch),
         ];
-        const double barWidth = 0.2;
+        double barWidth = 0.8 / series.Length;
         double low = 0;
         for (int k = 0; k < series.Length; k++)
         {
@@ -33,7 +34,7 @@ public static class CausalFigures
                 double v = series[k].Get(sites[s]);
                 v = double.IsFinite(v) ? v : 0;
                 low = Math.Min(low, v);
-                bars.Add(new Bar { Position = s + ((k - 1.5) * barWidth), Value = v, ValueBase = 0, Size = barWidth * 0.92, FillColor = FigureStyle.Palette[k], LineWidth = 0 });
+                bars.Add(new Bar { Position = s + ((k - ((series.Length - 1) / 2.0)) * barWidth), Value = v, ValueBase = 0, Size = barWidth * 0.92, FillColor = FigureStyle.Palette[k], LineWidth = 0 });
             }
 
             plot.Add.Bars(bars).LegendText = series[k].Label;
@@ -49,7 +50,7 @@ public static class CausalFigures
         plot.Axes.SetLimits(-0.6, sites.Count - 0.4, Math.Max(low, -1.5) - 0.05, 1.1);
         plot.ShowLegend(Edge.Bottom);
         string caption = "At each site, A's activation at its last position is moved within the probe's belief subspace so the probe reads B's belief; "
-            + "bars show the mean fraction of KL(P_exact(·|η_B) ‖ P_model) removed. Controls on the same pairs: a random and an orthogonal direction of the same norm, and replacing A's activation with B's.";
+            + "bars show the mean fraction of KL(P_exact(·|η_B) ‖ P_model) removed. Along the encoding directions: the same change to the probe's reading made along the directions the activations move with the belief (their least-squares slope on η). Controls on the same pairs: a random and an orthogonal direction of the same norm, and replacing A's activation with B's.";
         return FigureWriter.Write([plot], 1, directory, name, caption, Math.Max(900, (130 * sites.Count) + 200), 600);
     }
 
@@ -69,7 +70,7 @@ public static class CausalFigures
                 ("model on A", example.ModelBefore),
                 ("model on A, steered", example.ModelAfter),
             ];
-            const double barWidth = 0.2;
+            double barWidth = 0.8 / series.Length;
             for (int k = 0; k < series.Length; k++)
             {
                 var bars = series[k].Values.Select((v, x) => new Bar
@@ -157,12 +158,12 @@ public static class InterventionReportPage
         html.Append("<style>body{font-family:'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}th:first-child,td:first-child{text-align:left}img{max-width:100%}</style></head><body>");
         html.Append("<h2>Is the belief geometry used? Causal interventions</h2>");
         html.Append(CultureInfo.InvariantCulture, $"<p>Model {E(report.Model)}, process {E(report.Process)}, {report.PairsRequested} prefix pairs per site (beliefs at least {report.MinBeliefDistance} apart; pairs with KL before below {report.MinKlBefore} are left out of the ratios). Probe: {E(report.ProbeSource)}. Scope: {E(report.Scope)}.</p>");
-        html.Append("<p>For each pair (A, B) of equal-length prefixes, the activation at A's last position is moved within the row space of the probe's linear map so that the probe reads B's belief; the component orthogonal to it is kept and the rest of the network runs from the site. If the network uses the geometry the probe finds, its next-token distribution moves to B's exact one; if the probe only reads a by-product, it does not.</p>");
-        html.Append("<table><tr><th>site</th><th>pairs used</th><th>KL before</th><th>KL after</th><th>gap closed</th><th>random</th><th>orthogonal</th><th>full patch</th><th>probe MSE</th><th>edit / activation norm</th><th>kernel: next-token KL shift</th><th>kernel: two-step KL before → after</th></tr>");
+        html.Append("<p>For each pair (A, B) of equal-length prefixes, the activation at A's last position is moved within the row space of the probe's linear map so that the probe reads B's belief; the component orthogonal to it is kept and the rest of the network runs from the site. If the network uses the geometry the probe finds, its next-token distribution moves to B's exact one; if the probe only reads a by-product, it does not. The probe's directions are discriminative (they cancel whatever else varies in the activations), so the table also steers along the directions the activations move with the belief, scaled so the probe reads the same target: a network can read its beliefs along those and barely along the probe's.</p>");
+        html.Append("<table><tr><th>site</th><th>pairs used</th><th>KL before</th><th>KL after</th><th>gap closed</th><th>along encoding (random at its norm)</th><th>random</th><th>orthogonal</th><th>full patch</th><th>probe MSE</th><th>edit / activation norm</th><th>kernel: next-token KL shift</th><th>kernel: two-step KL before → after</th></tr>");
         foreach (var s in report.Sites)
         {
-            string kernel = s.Kernel is { Pairs: > 0 } k ? string.Create(Inv, $"<td>{k.NextTokenKlShiftMean:G3}</td><td>{k.TwoStepKlBeforeMean:G4} → {k.TwoStepKlAfterMean:G4} ({k.PairsMovedTowardTarget}/{k.Pairs} closer)</td>") : "<td>–</td><td>–</td>";
-            html.Append(Inv, $"<tr><td>{E(s.Site)}</td><td>{s.PairsUsed}/{s.Pairs}</td><td>{s.KlBeforeMean:G4}</td><td>{s.KlAfterMean:G4}</td><td>{s.GapClosedMean:F3}</td><td>{s.GapClosedRandom:F3}</td><td>{s.GapClosedOrthogonal:F3}</td><td>{s.GapClosedFullPatch:F3}</td><td>{s.ProbeMse:G4}</td><td>{s.EditNormMean:G3} / {s.ActivationNormMean:G3}</td>{kernel}</tr>");
+            string kernel = s.Kernel is { Pairs: > 0 } k ? string.Create(Inv, $"<td>{k.NextTokenKlShiftMean:G3}</td><td>{k.TwoStepKlBeforeMean:G4} → {k.TwoStepKlAfterMean:G4} ({k.PairsMovedTowardTarget}/{k.Pairs} closer); along encoding → {k.TwoStepKlAfterEncodingMean:G4} ({k.PairsMovedTowardTargetEncoding}/{k.Pairs}), next-token shift {k.NextTokenKlShiftEncodingMean:G3}</td>") : "<td>–</td><td>–</td>";
+            html.Append(Inv, $"<tr><td>{E(s.Site)}</td><td>{s.PairsUsed}/{s.Pairs}</td><td>{s.KlBeforeMean:G4}</td><td>{s.KlAfterMean:G4}</td><td>{s.GapClosedMean:F3}</td><td>{s.GapClosedEncoding:F3} ({s.GapClosedEncodingRandom:F3})</td><td>{s.GapClosedRandom:F3}</td><td>{s.GapClosedOrthogonal:F3}</td><td>{s.GapClosedFullPatch:F3}</td><td>{s.ProbeMse:G4}</td><td>{s.EditNormMean:G3} / {s.ActivationNormMean:G3}</td>{kernel}</tr>");
         }
 
         html.Append("</table>");

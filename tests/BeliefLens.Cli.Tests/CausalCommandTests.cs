@@ -60,7 +60,7 @@ public sealed class CausalCommandTests(TinyRunFixture run) : IClassFixture<TinyR
         Assert.NotEmpty(sites);
         foreach (var site in sites)
         {
-            foreach (string field in new[] { "site", "pairs", "kl_before_mean", "kl_after_mean", "gap_closed_mean", "gap_closed_random", "gap_closed_orthogonal", "gap_closed_full_patch" })
+            foreach (string field in new[] { "site", "pairs", "kl_before_mean", "kl_after_mean", "gap_closed_mean", "gap_closed_random", "gap_closed_orthogonal", "gap_closed_full_patch", "gap_closed_encoding", "gap_closed_encoding_random" })
             {
                 Assert.True(site.TryGetProperty(field, out _), field);
             }

@@ -152,10 +152,10 @@ public sealed class InterveneCommand : BeliefLensCommand<InterveneCommand.Settin
             var result = BeliefSteering.Steer(model, process, probe, pairs, kernelPairs, seed);
             results.Add(result);
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"{result.Site,-28} gap closed {result.GapClosedMean,7:F3} (random {result.GapClosedRandom,7:F3}, orthogonal {result.GapClosedOrthogonal,7:F3}, full patch {result.GapClosedFullPatch,7:F3}); KL {result.KlBeforeMean:G4} → {result.KlAfterMean:G4}");
+                $"{result.Site,-28} gap closed {result.GapClosedMean,7:F3} (along encoding {result.GapClosedEncoding,7:F3} vs random {result.GapClosedEncodingRandom,7:F3} at its norm; random {result.GapClosedRandom,7:F3}, orthogonal {result.GapClosedOrthogonal,7:F3}, full patch {result.GapClosedFullPatch,7:F3}); KL {result.KlBeforeMean:G4} → {result.KlAfterMean:G4}");
             if (result.Kernel is { Pairs: > 0 } k)
             {
-                line += string.Create(CultureInfo.InvariantCulture, $"; kernel: next-token KL shift {k.NextTokenKlShiftMean:G3}, two-step KL {k.TwoStepKlBeforeMean:G4} → {k.TwoStepKlAfterMean:G4}");
+                line += string.Create(CultureInfo.InvariantCulture, $"; kernel: next-token KL shift {k.NextTokenKlShiftMean:G3}, two-step KL {k.TwoStepKlBeforeMean:G4} → {k.TwoStepKlAfterMean:G4} (along encoding: shift {k.NextTokenKlShiftEncodingMean:G3}, two-step → {k.TwoStepKlAfterEncodingMean:G4})");
             }
 
             Console.WriteLine(line);

@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 
 namespace BeliefLens.Torch.Interventions;
 
-/// <summary>A site's probe as the intervention uses it: the affine fit's belief subspace and its in-sample MSE.</summary>
-public sealed record SiteProbeMap(string Site, BeliefSubspace Subspace, double Mse);
+/// <summary>A site's probe as the intervention uses it: the affine fit's belief subspace, its in-sample MSE, and the directions the beliefs are written along.</summary>
+public sealed record SiteProbeMap(string Site, BeliefSubspace Subspace, double Mse, BeliefEncoding Encoding);
 
 /// <summary>
 /// Causal tests of the belief representation on a <see cref="HookedTransformer"/> (transformer only: it edits
@@ -22,7 +22,8 @@ public static class BeliefSteering
     /// <summary>
     /// Fits an affine probe from each site's activations to the beliefs, on every (sequence, position) row of the
     /// probe inputs (all sequences of length n_ctx when there are at most <paramref name="maxSequences"/>), unweighted
-    /// as the paper's probe, with the default cutoff; returns its belief subspace and in-sample MSE.
+    /// as the paper's probe, with the default cutoff; returns its belief subspace and in-sample MSE, and the slope of
+    /// the activations on the beliefs over the same rows.
     /// </summary>
     public static IReadOnlyList<SiteProbeMap> FitProbes(HookedTransformer model, Process process, IReadOnlyList<string> sites, long maxSequences = 1 << 20, ulong seed = 0)
     {
@@ -43,7 +44,8 @@ public static class BeliefSteering
                 sse += e * e;
             }
 
-            maps.Add(new SiteProbeMap(site, BeliefSubspace.FromFit(fit), Metrics.Mse(sse, inputs.Beliefs.Rows, inputs.Beliefs.Cols)));
+            maps.Add(new SiteProbeMap(site, BeliefSubspace.FromFit(fit), Metrics.Mse(sse, inputs.Beliefs.Rows, inputs.Beliefs.Cols),
+                BeliefEncoding.Fit(features[site], inputs.Beliefs)));
         }
 
         return maps;
@@ -71,6 +73,9 @@ public static class BeliefSteering
         var random = new double[n];
         var orthogonal = new double[n];
         var patched = new double[n];
+        var encoded = new double[n];
+        var encodedRandom = new double[n];
+        var encodingNorms = new double[n];
         var towardB = new double[n];
         var towardBBefore = new double[n];
         var towardBPatched = new double[n];
@@ -87,6 +92,8 @@ public static class BeliefSteering
             var steered = new double[index.Length][];
             var randomEdit = new double[index.Length][];
             var orthogonalEdit = new double[index.Length][];
+            var encodingEdit = new double[index.Length][];
+            var encodingRandomEdit = new double[index.Length][];
             for (int g = 0; g < index.Length; g++)
             {
                 var a = activationsA[g];
@@ -97,6 +104,10 @@ public static class BeliefSteering
                 steered[g] = Add(a, delta);
                 randomEdit[g] = Add(a, subspace.RandomDirection(rng, norm, orthogonal: false));
                 orthogonalEdit[g] = Add(a, subspace.RandomDirection(rng, norm, orthogonal: true));
+                var alongEncoding = probe.Encoding.EditTowards(subspace, a, pairs[index[g]].BeliefB);
+                encodingNorms[index[g]] = BeliefSubspace.Norm(alongEncoding);
+                encodingEdit[g] = Add(a, alongEncoding);
+                encodingRandomEdit[g] = Add(a, subspace.RandomDirection(rng, encodingNorms[index[g]], orthogonal: false));
                 readingError = Math.Max(readingError, MaxAbsDifference(subspace.Read(steered[g]), pairs[index[g]].BeliefB));
                 orthogonalReadingError = Math.Max(orthogonalReadingError, MaxAbsDifference(subspace.Read(orthogonalEdit[g]), subspace.Read(a)));
             }
@@ -107,6 +118,8 @@ public static class BeliefSteering
             var logRandom = LastLogProbabilities(model, tokensA, probe.Site, randomEdit, length - 1, length - 1);
             var logOrthogonal = LastLogProbabilities(model, tokensA, probe.Site, orthogonalEdit, length - 1, length - 1);
             var logPatched = LastLogProbabilities(model, tokensA, probe.Site, activationsB, length - 1, length - 1);
+            var logEncoded = LastLogProbabilities(model, tokensA, probe.Site, encodingEdit, length - 1, length - 1);
+            var logEncodedRandom = LastLogProbabilities(model, tokensA, probe.Site, encodingRandomEdit, length - 1, length - 1);
             var logModelB = LastLogProbabilities(model, index.Select(i => pairs[i].TokensB).ToArray(), probe.Site, null, length - 1, length - 1);
             for (int g = 0; g < index.Length; g++)
             {
@@ -117,6 +130,8 @@ public static class BeliefSteering
                 random[i] = Metrics.KlDivergence(target, logRandom[g]);
                 orthogonal[i] = Metrics.KlDivergence(target, logOrthogonal[g]);
                 patched[i] = Metrics.KlDivergence(target, logPatched[g]);
+                encoded[i] = Metrics.KlDivergence(target, logEncoded[g]);
+                encodedRandom[i] = Metrics.KlDivergence(target, logEncodedRandom[g]);
                 var modelB = Exp(logModelB[g]);
                 towardBBefore[i] = Metrics.KlDivergence(modelB, logBefore[g]);
                 towardB[i] = Metrics.KlDivergence(modelB, logAfter[g]);
@@ -140,7 +155,8 @@ public static class BeliefSteering
         return new SiteSteering(
             probe.Site, n, used.Length, Mean(before), Mean(after), Gap(after), Gap(random), Gap(orthogonal), Gap(patched), median,
             1 - (Mean(after) / Mean(before)), Mean(random), Mean(orthogonal), Mean(patched), editNorms.Average(), activationNorms.Average(),
-            readingError, orthogonalReadingError, subspace.Rank, probe.Mse, GapB(towardB), GapB(towardBPatched), [.. examples.OrderBy(e => e.PrefixA.Length)], kernel);
+            readingError, orthogonalReadingError, subspace.Rank, probe.Mse, GapB(towardB), GapB(towardBPatched), [.. examples.OrderBy(e => e.PrefixA.Length)], kernel,
+            Gap(encoded), Gap(encodedRandom), encodingNorms.Average());
     }
 
     /// <summary>Steering by η_B − η_A where the two beliefs share a next-token distribution: the two-step test.</summary>
@@ -163,6 +179,8 @@ public static class BeliefSteering
         var twoBefore = new List<double>();
         var twoAfter = new List<double>();
         var twoRandom = new List<double>();
+        var shiftEncoding = new List<double>();
+        var twoEncoding = new List<double>();
         foreach (var group in usable.GroupBy(p => p.TokensA.Length))
         {
             var members = group.ToArray();
@@ -171,15 +189,21 @@ public static class BeliefSteering
             var activations = LastActivations(model, probe.Site, tokens);
             var steered = new double[members.Length][];
             var randomEdit = new double[members.Length][];
+            var encodingEdit = new double[members.Length][];
             for (int g = 0; g < members.Length; g++)
             {
                 var change = members[g].BeliefB.Zip(members[g].BeliefA, (b, a) => b - a).ToArray();
                 var delta = probe.Subspace.EditFor(change);
                 steered[g] = Add(activations[g], delta);
                 randomEdit[g] = Add(activations[g], probe.Subspace.RandomDirection(rng, BeliefSubspace.Norm(delta), orthogonal: false));
+                encodingEdit[g] = Add(activations[g], probe.Encoding.EditFor(probe.Subspace, change));
             }
 
-            var q = new[] { TwoStepModel(model, tokens, probe.Site, null, v), TwoStepModel(model, tokens, probe.Site, steered, v), TwoStepModel(model, tokens, probe.Site, randomEdit, v) };
+            var q = new[]
+            {
+                TwoStepModel(model, tokens, probe.Site, null, v), TwoStepModel(model, tokens, probe.Site, steered, v), TwoStepModel(model, tokens, probe.Site, randomEdit, v),
+                TwoStepModel(model, tokens, probe.Site, encodingEdit, v),
+            };
             for (int g = 0; g < members.Length; g++)
             {
                 var exact = PrefixPairs.TwoStep(process, members[g].BeliefB);
@@ -189,13 +213,16 @@ public static class BeliefSteering
                 twoBefore.Add(Metrics.KlDivergence(exact, Log(q[0][g])));
                 twoAfter.Add(Metrics.KlDivergence(exact, Log(q[1][g])));
                 twoRandom.Add(Metrics.KlDivergence(exact, Log(q[2][g])));
+                shiftEncoding.Add(Metrics.KlDivergence(first[0], Log(first[3])));
+                twoEncoding.Add(Metrics.KlDivergence(exact, Log(q[3][g])));
             }
         }
 
         int moved = twoBefore.Zip(twoAfter, (b, a) => a < b ? 1 : 0).Sum();
         double GapOf(List<double> afterKl) => twoBefore.Zip(afterKl, (b, a) => b > SiteSteering.MinKlBefore ? 1 - (a / b) : double.NaN).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
         return new KernelSteering(usable.Count, shift.Average(), shift.Max(), shiftRandom.Average(), twoBefore.Average(), twoAfter.Average(), GapOf(twoAfter),
-            twoRandom.Average(), GapOf(twoRandom), moved);
+            twoRandom.Average(), GapOf(twoRandom), moved, null, shiftEncoding.Average(), twoEncoding.Average(), GapOf(twoEncoding),
+            twoBefore.Zip(twoEncoding, (b, a) => a < b ? 1 : 0).Sum());
     }
 
     /// <summary>The site's activation at the last position of each (equal-length) sequence, as float64 rows.</summary>
