@@ -31,6 +31,7 @@ public sealed class BeliefEncoding
         int n = activations.Rows, s = beliefs.Cols, d = activations.Cols;
         var meanBelief = new double[s];
         var meanActivation = new double[d];
+        var row = new double[d];
         for (int r = 0; r < n; r++)
         {
             for (int t = 0; t < s; t++)
@@ -38,9 +39,10 @@ public sealed class BeliefEncoding
                 meanBelief[t] += beliefs[r, t];
             }
 
+            activations.CopyRow(r, row);
             for (int i = 0; i < d; i++)
             {
-                meanActivation[i] += activations[r, i];
+                meanActivation[i] += row[i];
             }
         }
 
@@ -72,9 +74,10 @@ public sealed class BeliefEncoding
                 }
             }
 
+            activations.CopyRow(r, row);
             for (int i = 0; i < d; i++)
             {
-                double a = activations[r, i] - meanActivation[i];
+                double a = row[i] - meanActivation[i];
                 for (int t = 0; t < s; t++)
                 {
                     cross[(t * d) + i] += centred[t] * a;
@@ -127,11 +130,9 @@ public sealed class BeliefEncoding
 
         // GW (S × S): how each encoding direction moves the probe's reading.
         var readings = new double[Targets * Targets];
-        var row = new double[Features];
         for (int t = 0; t < Targets; t++)
         {
-            _slope.AsSpan(t * Features, Features).CopyTo(row);
-            probe.ReadChange(row).CopyTo(readings, t * Targets);
+            probe.ReadChange(_slope.AsSpan(t * Features, Features)).CopyTo(readings, t * Targets);
         }
 
         var weights = new BeliefSubspace(readings, new double[Targets], Targets).EditFor(change);
