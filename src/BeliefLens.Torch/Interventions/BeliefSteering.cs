@@ -67,6 +67,7 @@ public static class BeliefSteering
 
         var subspace = probe.Subspace;
         var rng = new Rng(seed ^ 0xC0A5_A1UL);
+        var encodingRng = new Rng(seed ^ 0xE5C0_DE1UL); // its own stream, so the other controls draw what they always drew
         int n = pairs.Count;
         var before = new double[n];
         var after = new double[n];
@@ -107,7 +108,7 @@ public static class BeliefSteering
                 var alongEncoding = probe.Encoding.EditTowards(subspace, a, pairs[index[g]].BeliefB);
                 encodingNorms[index[g]] = BeliefSubspace.Norm(alongEncoding);
                 encodingEdit[g] = Add(a, alongEncoding);
-                encodingRandomEdit[g] = Add(a, subspace.RandomDirection(rng, encodingNorms[index[g]], orthogonal: false));
+                encodingRandomEdit[g] = Add(a, subspace.RandomDirection(encodingRng, encodingNorms[index[g]], orthogonal: false));
                 readingError = Math.Max(readingError, MaxAbsDifference(subspace.Read(steered[g]), pairs[index[g]].BeliefB));
                 orthogonalReadingError = Math.Max(orthogonalReadingError, MaxAbsDifference(subspace.Read(orthogonalEdit[g]), subspace.Read(a)));
             }
