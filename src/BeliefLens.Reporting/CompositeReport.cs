@@ -112,7 +112,7 @@ public static class CompositeReport
                 Legend(dimsPlot);
                 string slope = product["dims_slope_last_half"] is JsonNode s ? $" Slope over the last half of the checkpoints: {s.GetValue<double>().ToString("G3", Inv)} per step." : string.Empty;
                 figures.Add(ReportFigure.From(FigureWriter.Write([dimsPlot], 1, directory, "composite-dims-over-training",
-                    "Principal components needed for 95% of the residual stream's variance at each checkpoint." + slope, 900, 480)));
+                    "Principal components needed for 95% of the activations' variance at each checkpoint." + slope, 900, 480)));
             }
 
             sections.Add(new ReportSection("Factored representations", figures, Text: text));

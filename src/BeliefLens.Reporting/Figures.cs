@@ -61,7 +61,7 @@ public static class Figures
 
         string from = string.Join(" and ", predictions.Select(p => $"from {(p.Site.IsConcatenation ? "all sites concatenated" : p.Site.Site)} ({ScoreLine(p.Site)})"));
         string which = predictions.Count == 1 ? "Right" : "Then, left to right";
-        string caption = $"Left: the exact belief of every prefix. {which}: a linear probe's prediction of that belief from the residual stream, {from}; each point coloured by its TRUE belief (same colours as the truth means the probe recovered the geometry). Predicted points are not clipped to the simplex.";
+        string caption = $"Left: the exact belief of every prefix. {which}: a linear probe's prediction of that belief from the network's activations, {from}; each point coloured by its TRUE belief (same colours as the truth means the probe recovered the geometry). Predicted points are not clipped to the simplex.";
         return FigureWriter.Write(panels, panels.Count, directory, name, caption, 700, 660);
     }
 
@@ -337,14 +337,14 @@ public static class Figures
     }
 
     /// <summary>
-    /// Figure 7: cumulative explained variance of the residual stream's PCA (<see cref="PcaResult"/>, computed by
+    /// Figure 7: cumulative explained variance of the PCA of one site's activations (<see cref="PcaResult"/>, computed by
     /// Analysis), with its 80/90/95/99% component counts marked.
     /// </summary>
     public static FigureFile PcaSpectrum(PcaResult spectrum, string siteLabel, string directory, string name = "pca-spectrum")
     {
         ArgumentNullException.ThrowIfNull(spectrum);
         var cumulative = spectrum.Cumulative;
-        var plot = FigureStyle.NewPlot($"PCA of the residual stream ({siteLabel})", "number of principal components", "cumulative explained variance");
+        var plot = FigureStyle.NewPlot($"PCA of the activations ({siteLabel})", "number of principal components", "cumulative explained variance");
         var xs = Enumerable.Range(1, cumulative.Length).Select(k => (double)k).ToArray();
         var line = plot.Add.ScatterLine(xs, cumulative, FigureStyle.Palette[0]);
         line.LineWidth = 2.5f;
@@ -372,7 +372,7 @@ public static class Figures
         plot.Axes.SetLimits(0.3, cumulative.Length + 0.7, 0, 1.05);
         LegendBelow(plot);
         string needed = string.Join(", ", markers.Select(m => m.Label));
-        string caption = $"Explained variance of the principal components of the residual stream at {siteLabel}: bars per component, line cumulative, markers where the cumulative variance first reaches {string.Join("/", DefaultThresholds.Select(t => t.ToString("0%", Inv)))}: {needed} (of {cumulative.Length}).";
+        string caption = $"Explained variance of the principal components of the activations at {siteLabel}: bars per component, line cumulative, markers where the cumulative variance first reaches {string.Join("/", DefaultThresholds.Select(t => t.ToString("0%", Inv)))}: {needed} (of {cumulative.Length}).";
         return FigureWriter.Write([plot], 1, directory, name, caption, 900, 600);
     }
 

@@ -55,7 +55,7 @@ public static class RunReportPage
         var sections = new List<ReportSection>
         {
             new("The process", [ReportFigure.From(geometry)], Text: ReportText.ProcessSection(input.Process.Name, depth)),
-            new("Belief geometry in the residual stream", [ReportFigure.From(headline)], Text: ReportText.HeadlineSection(headlineSites, input.Experiment.FitFraction)),
+            new(input.Experiment.Architecture == "transformer" ? "Belief geometry in the residual stream" : "Belief geometry in the hidden states", [ReportFigure.From(headline)], Text: ReportText.HeadlineSection(headlineSites, input.Experiment.FitFraction)),
         };
         if (input.MspGraph is { } mspGraph)
         {

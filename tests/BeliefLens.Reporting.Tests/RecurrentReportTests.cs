@@ -21,4 +21,16 @@ public sealed class RecurrentReportTests
         var gru = input with { Experiment = input.Experiment with { Architecture = "gru" } };
         Assert.StartsWith("A 4-layer GRU (64 hidden units per layer) was trained", ReportText.Summary(gru, main), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void TheHeadlineSectionNamesWhereTheGeometryLives()
+    {
+        using var temp = new TempDirectory();
+        var input = new SyntheticRun(depth: 4).Input();
+        Assert.Contains("<h2>Belief geometry in the residual stream</h2>", RunReportPage.Render(input, System.IO.Path.Combine(temp.Path, "transformer")).Html, StringComparison.Ordinal);
+        var gru = input with { Experiment = input.Experiment with { Architecture = "gru" } };
+        string html = RunReportPage.Render(gru, System.IO.Path.Combine(temp.Path, "gru")).Html;
+        Assert.Contains("<h2>Belief geometry in the hidden states</h2>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("residual stream", html, StringComparison.Ordinal);
+    }
 }
