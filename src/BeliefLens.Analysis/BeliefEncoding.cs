@@ -28,62 +28,9 @@ public sealed class BeliefEncoding
             throw new BeliefLensInputException($"beliefs: {beliefs.Rows} rows for {activations.Rows} activation rows; the encoding needs the same rows, at least 2.");
         }
 
-        int n = activations.Rows, s = beliefs.Cols, d = activations.Cols;
-        var meanBelief = new double[s];
-        var meanActivation = new double[d];
-        var row = new double[d];
-        for (int r = 0; r < n; r++)
-        {
-            for (int t = 0; t < s; t++)
-            {
-                meanBelief[t] += beliefs[r, t];
-            }
-
-            activations.CopyRow(r, row);
-            for (int i = 0; i < d; i++)
-            {
-                meanActivation[i] += row[i];
-            }
-        }
-
-        for (int t = 0; t < s; t++)
-        {
-            meanBelief[t] /= n;
-        }
-
-        for (int i = 0; i < d; i++)
-        {
-            meanActivation[i] /= n;
-        }
-
-        var covariance = new double[s * s];
-        var cross = new double[s * d];
-        var centred = new double[s];
-        for (int r = 0; r < n; r++)
-        {
-            for (int t = 0; t < s; t++)
-            {
-                centred[t] = beliefs[r, t] - meanBelief[t];
-            }
-
-            for (int t = 0; t < s; t++)
-            {
-                for (int u = 0; u < s; u++)
-                {
-                    covariance[(t * s) + u] += centred[t] * centred[u];
-                }
-            }
-
-            activations.CopyRow(r, row);
-            for (int i = 0; i < d; i++)
-            {
-                double a = row[i] - meanActivation[i];
-                for (int t = 0; t < s; t++)
-                {
-                    cross[(t * d) + i] += centred[t] * a;
-                }
-            }
-        }
+        int s = beliefs.Cols, d = activations.Cols;
+        var cross = WeightedGram.Compute(activations, beliefs, null, null, 0).Cross; // Σ (a−ā)(η−η̄)ᵀ, [d][S]
+        var covariance = WeightedGram.Compute(FeatureMatrix.FromDouble(beliefs.Data, beliefs.Rows, s), null, null, null, 0).Gram; // [S][S]
 
         // G = Cov(η)⁺ Cov(η, a); beliefs summing to 1 make Cov(η) singular along (1, …, 1), which the pseudo-inverse drops.
         var inverse = BeliefSubspace.PseudoInverseSymmetric(covariance, s);
@@ -95,7 +42,7 @@ public sealed class BeliefEncoding
                 double w = inverse[(t * s) + u];
                 for (int i = 0; i < d; i++)
                 {
-                    slope[(t * d) + i] += w * cross[(u * d) + i];
+                    slope[(t * d) + i] += w * cross[(i * s) + u];
                 }
             }
         }
